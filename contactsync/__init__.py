@@ -1,0 +1,67 @@
+"""contactsync: one API to bulk-manage email contacts and list subscriptions across providers."""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from contactsync.errors import (
+    AuthenticationError,
+    ConfigurationError,
+    ContactSyncError,
+    ImportTimeout,
+    InvalidEmail,
+    InvalidInput,
+    NetworkError,
+    NotFound,
+    PluginError,
+    ProviderError,
+    RateLimited,
+    ServerError,
+    UnrepresentableValue,
+    UnsupportedAction,
+)
+from contactsync.model import (
+    Contact,
+    ContactList,
+    FieldDefinition,
+    FieldType,
+    ImportJob,
+    ImportStatus,
+    ListSubscription,
+    Membership,
+    RowError,
+    SubscriptionAction,
+)
+from contactsync.provider import Provider
+from contactsync.registry import connect, providers
+
+__all__ = [
+    "AuthenticationError",
+    "ConfigurationError",
+    "Contact",
+    "ContactList",
+    "ContactSyncError",
+    "FieldDefinition",
+    "FieldType",
+    "ImportJob",
+    "ImportStatus",
+    "ImportTimeout",
+    "InvalidEmail",
+    "InvalidInput",
+    "ListSubscription",
+    "Membership",
+    "NetworkError",
+    "NotFound",
+    "PluginError",
+    "Provider",
+    "ProviderError",
+    "RateLimited",
+    "RowError",
+    "ServerError",
+    "SubscriptionAction",
+    "UnrepresentableValue",
+    "UnsupportedAction",
+    "__version__",
+    "connect",
+    "providers",
+]

@@ -1,0 +1,82 @@
+"""Email validation and normalisation: email-validator's verdict, at a fraction of its cost.
+
+:func:`check` gives exactly email-validator's verdict (``check_deliverability=False``,
+its other options at their defaults) on any string. Ordinary ASCII addresses are
+decided by one regular expression that accepts only what email-validator accepts;
+everything else (unicode, quoting, IP literals, Punycode, odd lengths) goes to
+email-validator itself.
+
+:func:`normalize_email` is what :class:`~contactsync.model.Contact` applies: strip
+surrounding white space, validate, then lower-case the whole address, because
+SendGrid and dotmailer store addresses lower-cased and one identity per person must
+hold across providers.
+"""
+
+from __future__ import annotations
+
+import re
+
+from email_validator import EmailNotValidError, validate_email
+from email_validator.rfc_constants import CASE_INSENSITIVE_MAILBOX_NAMES
+
+from contactsync.errors import InvalidEmail
+
+__all__ = ["check", "is_valid", "normalize_email"]
+
+_ATEXT = r"A-Za-z0-9_!#$%&'*+/=?^`{|}~-"
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_TOP_LABEL = r"(?:[A-Za-z0-9][A-Za-z0-9-]{0,61})?[A-Za-z]"
+# A dot-atom local part and a dotted host name whose last label ends with a letter
+# (email_validator.syntax: DOT_ATOM_TEXT, DOT_ATOM_TEXT_HOSTNAME, DOMAIN_NAME_REGEX).
+_FAST_ADDRESS = re.compile(rf"[{_ATEXT}]+(?:\.[{_ATEXT}]+)*@(?:{_LABEL}\.)+{_TOP_LABEL}", re.ASCII).fullmatch
+# Top-level names email-validator rejects as special-use (its SPECIAL_USE_DOMAIN_NAMES).
+_SPECIAL_USE_TLDS = frozenset({"arpa", "invalid", "local", "localhost", "onion", "test"})
+_CASE_INSENSITIVE_MAILBOXES = frozenset(CASE_INSENSITIVE_MAILBOX_NAMES)
+_MAX_LENGTH = 254
+
+
+def _fast_ok(address: str) -> bool:
+    """True when the fast path can tell ``address`` is valid; False means "ask email-validator"."""
+    return (
+        len(address) <= _MAX_LENGTH
+        and _FAST_ADDRESS(address) is not None
+        and "--" not in address
+        and address[address.rfind(".") + 1 :].lower() not in _SPECIAL_USE_TLDS
+    )
+
+
+def check(address: str) -> str:
+    """Validate ``address`` as given; return email-validator's normalised form.
+
+    Raises :class:`~contactsync.errors.InvalidEmail` (a ``ValueError``) saying why.
+    """
+    if _fast_ok(address):
+        local, _, domain = address.partition("@")
+        if local.lower() in _CASE_INSENSITIVE_MAILBOXES:
+            local = local.lower()
+        return f"{local}@{domain.lower()}"
+    try:
+        return validate_email(address, check_deliverability=False).normalized
+    except EmailNotValidError as exc:
+        raise InvalidEmail(f"{address!r} is not a valid email address: {exc}", field="email") from None
+
+
+def is_valid(address: str) -> bool:
+    """True where email-validator would accept ``address``."""
+    if _fast_ok(address):
+        return True
+    try:
+        validate_email(address, check_deliverability=False)
+    except EmailNotValidError:
+        return False
+    return True
+
+
+def normalize_email(raw: str) -> str:
+    """Strip white space, validate, and lower-case: the one form contacts are keyed by."""
+    if not isinstance(raw, str):
+        raise InvalidEmail(f"{raw!r} is not a valid email address: it is not a string", field="email")
+    address = raw.strip()
+    if _fast_ok(address):
+        return address.lower()
+    return check(address).lower()

@@ -1,0 +1,50 @@
+"""The feature matrix: what each provider can do, read from its declared capabilities."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from contactsync.model import FieldType, SubscriptionAction
+from contactsync.provider import Provider
+
+__all__ = ["feature_matrix"]
+
+
+def _yes_no(flag: bool) -> str:
+    return "yes" if flag else "no"
+
+
+def feature_matrix(classes: Sequence[type[Provider]]) -> list[list[str]]:
+    """Rows of (feature, one cell per provider), the header row first."""
+    rows = [["feature", *(cls.name for cls in classes)]]
+    for action in SubscriptionAction:
+        rows.append(
+            [f"action ``{action.value}``"]
+            + [_yes_no(action in cls.capabilities.actions) for cls in classes]
+        )
+    for field_type in FieldType:
+        rows.append(
+            [f"{field_type.value} fields"]
+            + [_yes_no(field_type in cls.capabilities.field_types) for cls in classes]
+        )
+    rows.append(["import routes"] + [", ".join(cls.capabilities.routes) for cls in classes])
+    rows.append(
+        ["contacts per request"]
+        + [", ".join(f"{n}: {lim.max_items:,}" for n, lim in cls.capabilities.routes.items()) for cls in classes]
+    )
+    rows.append(
+        ["bytes per request"]
+        + [", ".join(f"{n}: {lim.max_bytes:,}" for n, lim in cls.capabilities.routes.items()) for cls in classes]
+    )
+    rows.append(
+        ["file route from"]
+        + [
+            f"{cls.capabilities.file_route_from:,} contacts" if cls.capabilities.file_route_from else "never by default"
+            for cls in classes
+        ]
+    )
+    rows.append(
+        ["lists per import"]
+        + [str(cls.capabilities.lists_per_import or "any") for cls in classes]
+    )
+    return rows

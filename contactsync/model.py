@@ -1,0 +1,267 @@
+"""The provider-neutral domain model: contacts, subscriptions, import jobs and their statuses."""
+
+from __future__ import annotations
+
+import enum
+import math
+from collections.abc import Mapping
+from datetime import date, datetime
+from types import MappingProxyType
+from typing import Any
+
+import attrs
+
+from contactsync.emails import normalize_email
+from contactsync.errors import InvalidInput
+
+__all__ = [
+    "Contact",
+    "ContactList",
+    "FieldDefinition",
+    "FieldType",
+    "ImportJob",
+    "ImportStatus",
+    "ListSubscription",
+    "Membership",
+    "PropertyValue",
+    "RowError",
+    "SubscriptionAction",
+]
+
+PropertyValue = str | int | float | bool | datetime | date | None
+"""What a contact property may hold; ``None`` clears the property at the provider."""
+
+_PROPERTY_TYPES = (str, int, float, bool, datetime, date, type(None))
+
+
+class SubscriptionAction(str, enum.Enum):
+    """What to do with a contact's membership of one list (the values are Mailjet's, seed 000/001)."""
+
+    ADD_FORCE = "addforce"
+    """Add to the list and subscribe, even if the contact had unsubscribed."""
+    ADD_NO_FORCE = "addnoforce"
+    """Add to the list; a contact who unsubscribed stays unsubscribed."""
+    REMOVE = "remove"
+    """Take the contact off the list."""
+    UNSUBSCRIBE = "unsub"
+    """Keep the contact on the list, marked unsubscribed."""
+
+
+class ImportStatus(str, enum.Enum):
+    """The one status vocabulary every provider's raw job status maps onto."""
+
+    PENDING = "pending"
+    RUNNING = "running"
+    COMPLETED = "completed"
+    COMPLETED_WITH_ERRORS = "completed_with_errors"
+    FAILED = "failed"
+    REJECTED = "rejected"
+    CANCELLED = "cancelled"
+    UNKNOWN = "unknown"
+
+    @property
+    def is_terminal(self) -> bool:
+        """True once the job will not change any more.
+
+        ``UNKNOWN`` is not terminal: a raw status we have never seen may well be an
+        intermediate one, so :meth:`Provider.wait` keeps polling until its timeout.
+        """
+        return self in _TERMINAL
+
+    @property
+    def is_success(self) -> bool:
+        """True when the job ran to its end and applied its rows (some rows may have failed)."""
+        return self in (ImportStatus.COMPLETED, ImportStatus.COMPLETED_WITH_ERRORS)
+
+
+_TERMINAL = frozenset(
+    {
+        ImportStatus.COMPLETED,
+        ImportStatus.COMPLETED_WITH_ERRORS,
+        ImportStatus.FAILED,
+        ImportStatus.REJECTED,
+        ImportStatus.CANCELLED,
+    }
+)
+
+# How far along a status is (lower is less finished) and, among terminal ones, how bad.
+_AGGREGATE_RANK = {
+    ImportStatus.PENDING: 0,
+    ImportStatus.UNKNOWN: 1,
+    ImportStatus.RUNNING: 2,
+    ImportStatus.FAILED: 3,
+    ImportStatus.REJECTED: 4,
+    ImportStatus.CANCELLED: 5,
+    ImportStatus.COMPLETED_WITH_ERRORS: 6,
+    ImportStatus.COMPLETED: 7,
+}
+
+
+def aggregate_status(statuses: list[ImportStatus], *, local_errors: bool = False) -> ImportStatus:
+    """The status of a job made of parts: the least finished part, else the worst outcome.
+
+    A mix of finished and pending parts is ``RUNNING``; rows rejected before sending
+    (``local_errors``) turn a clean completion into ``COMPLETED_WITH_ERRORS``.
+    """
+    if not statuses:
+        return ImportStatus.COMPLETED_WITH_ERRORS if local_errors else ImportStatus.COMPLETED
+    status = min(statuses, key=_AGGREGATE_RANK.__getitem__)
+    if status is ImportStatus.PENDING and any(s is not ImportStatus.PENDING for s in statuses):
+        status = ImportStatus.RUNNING
+    if status is ImportStatus.COMPLETED and local_errors:
+        status = ImportStatus.COMPLETED_WITH_ERRORS
+    return status
+
+
+class FieldType(str, enum.Enum):
+    """The type of a custom contact field, as the user declares it."""
+
+    TEXT = "text"
+    NUMBER = "number"
+    INTEGER = "integer"
+    BOOLEAN = "boolean"
+    DATE = "date"
+    DATETIME = "datetime"
+
+
+def _check_properties(instance: Contact, attribute: attrs.Attribute[Any], value: Mapping[str, PropertyValue]) -> None:
+    for name, item in value.items():
+        if not isinstance(name, str) or not name:
+            raise InvalidInput(f"property names must be non-empty strings, got {name!r}", field="properties")
+        if not isinstance(item, _PROPERTY_TYPES):
+            raise InvalidInput(
+                f"{type(item).__name__} is not a property type (str, int, float, bool, datetime, date or None)",
+                field=name,
+            )
+        if isinstance(item, float) and not math.isfinite(item):
+            raise InvalidInput(f"{item!r} cannot be sent to a provider", field=name)
+
+
+def _freeze(properties: Mapping[str, PropertyValue] | None) -> Mapping[str, PropertyValue]:
+    if isinstance(properties, MappingProxyType):
+        return properties
+    return MappingProxyType(dict(properties or {}))
+
+
+def _check_name(instance: Contact, attribute: attrs.Attribute[Any], value: str | None) -> None:
+    if value is not None and not isinstance(value, str):
+        raise InvalidInput(f"the name must be a string, got {type(value).__name__}", field="name")
+
+
+@attrs.frozen
+class Contact:
+    """One person's address and data; the email is validated and normalised at construction."""
+
+    email: str = attrs.field(converter=normalize_email)
+    name: str | None = attrs.field(default=None, validator=_check_name)
+    properties: Mapping[str, PropertyValue] = attrs.field(
+        factory=dict, converter=_freeze, validator=_check_properties, repr=lambda p: repr(dict(p))
+    )
+
+    def __hash__(self) -> int:
+        return hash((self.email, self.name, tuple(sorted(self.properties.items(), key=lambda kv: kv[0]))))
+
+
+@attrs.frozen
+class ListSubscription:
+    """One list and what to do with the contact's membership of it."""
+
+    list_id: str = attrs.field(converter=str)
+    action: SubscriptionAction = attrs.field(default=SubscriptionAction.ADD_NO_FORCE, converter=SubscriptionAction)
+
+
+@attrs.frozen
+class Membership:
+    """A contact's standing on one list, as the provider reports it."""
+
+    list_id: str
+    subscribed: bool
+    subscribed_at: datetime | None = None
+
+
+@attrs.frozen
+class ContactList:
+    """A list (Mailjet contacts list, SendGrid list, dotmailer address book)."""
+
+    id: str
+    name: str
+
+
+@attrs.frozen
+class FieldDefinition:
+    """A custom contact field: its name and type."""
+
+    name: str
+    type: FieldType = attrs.field(default=FieldType.TEXT, converter=FieldType)
+
+
+@attrs.frozen
+class RowError:
+    """One input contact that did not make it, and why.
+
+    ``row`` is the 1-based position of the contact in the input stream (for a file,
+    its data row, the header not counted); ``None`` when the provider's report cannot
+    be traced back to a row (for instance when reading a job by id alone).
+    """
+
+    email: str | None
+    row: int | None
+    field: str | None
+    message: str
+    provider_code: str | None = None
+
+
+@attrs.frozen
+class ImportJob:
+    """A bulk import as one unit: possibly several provider jobs (``parts``) aggregated.
+
+    ``status`` of an aggregate is its least finished part, else its worst outcome;
+    counts are sums. ``id`` is the provider job id, or the parts' ids joined by commas.
+    ``local_errors`` are the rows rejected before anything was sent.
+    """
+
+    provider: str
+    id: str
+    status: ImportStatus
+    provider_status: str
+    requested: int = 0
+    created: int = 0
+    updated: int = 0
+    errored: int = 0
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    parts: tuple[ImportJob, ...] = ()
+    local_errors: tuple[RowError, ...] = ()
+    extra: Mapping[str, Any] = attrs.field(factory=dict, converter=_freeze, repr=lambda p: repr(dict(p)))
+    rows: Any = attrs.field(default=None, eq=False, repr=False)
+    """The row index of a part (which input rows it carried); see :mod:`contactsync.batching`."""
+
+    @property
+    def accepted(self) -> int:
+        """Contacts the provider created or updated."""
+        return self.created + self.updated
+
+    @classmethod
+    def combine(cls, provider: str, parts: list[ImportJob], local_errors: tuple[RowError, ...] = ()) -> ImportJob:
+        """One job standing for ``parts``: status aggregated, counts summed."""
+        if len(parts) == 1 and not local_errors:
+            return parts[0]
+        status = aggregate_status([p.status for p in parts], local_errors=bool(local_errors))
+        raw = next((p.provider_status for p in parts if p.status is status), status.value)
+        starts = [p.started_at for p in parts if p.started_at is not None]
+        ends = [p.finished_at for p in parts if p.finished_at is not None]
+        finished = status.is_terminal and len(ends) == len(parts)
+        return cls(
+            provider=provider,
+            id=",".join(p.id for p in parts),
+            status=status,
+            provider_status=raw,
+            requested=sum(p.requested for p in parts) + len(local_errors),
+            created=sum(p.created for p in parts),
+            updated=sum(p.updated for p in parts),
+            errored=sum(p.errored for p in parts) + len(local_errors),
+            started_at=min(starts) if starts else None,
+            finished_at=max(ends) if finished and ends else None,
+            parts=tuple(parts),
+            local_errors=local_errors,
+        )

@@ -1,0 +1,413 @@
+"""Provider: the public API written once. A provider plugin fills in small hooks.
+
+The base class runs every operation (validation against the provider's declared
+capabilities, streaming and batching, submission, polling, aggregation, error
+reports); a subclass supplies the wire-level pieces. A hook a provider cannot
+honour keeps its default, which raises :class:`~contactsync.errors.UnsupportedAction`.
+"""
+
+from __future__ import annotations
+
+import abc
+import itertools
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any, ClassVar
+
+import attrs
+from requests.auth import AuthBase
+from urllib3.util.retry import Retry
+
+from contactsync.batching import Batch, BatchLimits, RowIndex, batches
+from contactsync.errors import ImportTimeout, InvalidInput, UnsupportedAction
+from contactsync.http import Transport
+from contactsync.model import (
+    Contact,
+    ContactList,
+    FieldDefinition,
+    FieldType,
+    ImportJob,
+    ImportStatus,
+    ListSubscription,
+    Membership,
+    RowError,
+    SubscriptionAction,
+)
+
+__all__ = [
+    "Capabilities",
+    "ImportRoute",
+    "Provider",
+    "ReportedError",
+    "merge_extra",
+]
+
+ProgressCallback = Callable[[ImportJob], None]
+InputItem = Contact | RowError
+"""What ``import_contacts`` takes: contacts, and rows a reader already rejected."""
+
+_FAILED_OUTRIGHT = frozenset({ImportStatus.FAILED, ImportStatus.REJECTED, ImportStatus.CANCELLED})
+
+
+@attrs.frozen
+class Capabilities:
+    """What a provider can do, declared as data; the docs' feature matrix is built from it."""
+
+    actions: frozenset[SubscriptionAction]
+    """Subscription actions the provider applies exactly as the domain defines them."""
+    field_types: frozenset[FieldType]
+    """Custom field types the provider stores natively."""
+    routes: Mapping[str, BatchLimits]
+    """Import routes by name, with what one request (one provider job) may carry."""
+    file_route_from: int | None = None
+    """From this many contacts on, ``import_contacts`` takes the file route (the last in ``routes``)."""
+    lists_per_import: int | None = None
+    """How many lists one import may target; ``None`` for any number."""
+    notes: Mapping[str, str] = attrs.field(factory=dict)
+    """Short explanations, keyed by action value or feature, for the docs."""
+
+
+@attrs.frozen
+class ReportedError:
+    """One row of a provider's error report, before it is traced back to an input row.
+
+    ``position`` is the 0-based place of the contact in the submitted batch, when the
+    report gives it; otherwise the email is looked up.
+    """
+
+    email: str | None
+    message: str
+    field: str | None = None
+    code: str | None = None
+    position: int | None = None
+
+
+class ImportRoute(abc.ABC):
+    """One way of getting contacts into the provider (a JSON endpoint, a file upload...)."""
+
+    name: ClassVar[str]
+
+    def __init__(self, limits: BatchLimits) -> None:
+        self.limits = limits
+
+    @abc.abstractmethod
+    def encode(self, contact: Contact) -> bytes:
+        """One contact's bytes in a request body; raises InvalidInput if it cannot be represented."""
+
+    @abc.abstractmethod
+    def submit(self, batch: Batch) -> ImportJob:
+        """Send one batch as one provider job and return it as a part."""
+
+    def describe(self, batch: Batch) -> Mapping[str, Any]:
+        """What :meth:`submit` would send for ``batch``, for dry runs (method, URL, body preview)."""
+        return {"route": self.name, "contacts": len(batch)}
+
+
+def merge_extra(body: dict[str, Any], extra: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Merge provider-only fields into a request body, last, so they win; dictionaries merge deeply."""
+    for key, value in (extra or {}).items():
+        current = body.get(key)
+        if isinstance(current, dict) and isinstance(value, Mapping):
+            body[key] = merge_extra(dict(current), value)
+        else:
+            body[key] = value
+    return body
+
+
+def _peek(items: Iterator[Any], count: int) -> tuple[list[Any], bool]:
+    head = list(itertools.islice(items, count))
+    return head, len(head) == count
+
+
+class Provider(abc.ABC):
+    """The one API of DESIGN.md. Subclasses set ``name`` and ``capabilities`` and fill in hooks."""
+
+    name: ClassVar[str]
+    capabilities: ClassVar[Capabilities]
+    default_base_url: ClassVar[str]
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        auth: AuthBase | None,
+        secrets: Sequence[str] = (),
+        timeout: float = 60.0,
+        retry: Retry | None = None,
+        poll_interval: float = 2.0,
+        allow_insecure: bool = False,
+    ) -> None:
+        self.transport = Transport(
+            self.name,
+            base_url,
+            auth=auth,
+            secrets=secrets,
+            timeout=timeout,
+            retry=retry,
+            error_parser=self.parse_error,
+            allow_insecure=allow_insecure,
+        )
+        self.poll_interval = poll_interval
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.transport.base_url}>"
+
+    def __enter__(self) -> Provider:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Release the connection pool."""
+        self.transport.close()
+
+    # -- hooks a provider fills in -------------------------------------------------
+
+    @staticmethod
+    def parse_error(response: Any) -> tuple[str, str | None]:
+        """Read the provider's error body: (message, provider code). Raise ValueError if unreadable."""
+        return response.reason or f"HTTP {response.status_code}", None
+
+    @abc.abstractmethod
+    def import_route(
+        self, subscriptions: tuple[ListSubscription, ...], route: str, extra: Mapping[str, Any] | None
+    ) -> ImportRoute:
+        """Build the route named ``route`` for these subscriptions (fetching field definitions etc.)."""
+
+    @abc.abstractmethod
+    def fetch_status(self, job_id: str) -> ImportJob:
+        """One status fetch of one provider job, by the id its part carries."""
+
+    def part_errors(self, part: ImportJob) -> Iterator[ReportedError]:
+        """The error report of one finished part (default: none available)."""
+        return iter(())
+
+    def iter_lists(self) -> Iterator[ContactList]:
+        """Every list in the account, page by page."""
+        raise self._unsupported("listing lists")
+
+    def create_list(self, name: str) -> str:
+        """Create a list; return its id."""
+        raise self._unsupported("creating lists")
+
+    def fields(self) -> list[FieldDefinition]:
+        """The account's custom contact fields."""
+        raise self._unsupported("listing fields")
+
+    def create_field(self, definition: FieldDefinition) -> FieldDefinition:
+        """Create one custom field; return it as the provider stored it."""
+        raise self._unsupported("creating fields")
+
+    def get_contact(self, email: str) -> Contact | None:
+        """The contact stored under ``email``, or None."""
+        raise self._unsupported("reading contacts")
+
+    def get_subscriptions(self, email: str) -> list[Membership]:
+        """The contact's lists and whether it is subscribed to each."""
+        raise self._unsupported("reading subscriptions")
+
+    def apply_subscriptions(self, email: str, subscriptions: tuple[ListSubscription, ...]) -> None:
+        """Apply already-checked subscription changes to one contact."""
+        raise self._unsupported("managing subscriptions")
+
+    # -- the public API, written once ---------------------------------------------------
+
+    def lists(self) -> list[ContactList]:
+        """Every list in the account."""
+        return list(self.iter_lists())
+
+    def ensure_fields(self, definitions: Iterable[FieldDefinition]) -> list[FieldDefinition]:
+        """Create the fields that are missing; a field that exists with another type is an error."""
+        existing = {f.name.lower(): f for f in self.fields()}
+        result = []
+        for definition in definitions:
+            current = existing.get(definition.name.lower())
+            if current is None:
+                current = self.create_field(definition)
+                existing[definition.name.lower()] = current
+            elif not self.same_field_type(current.type, definition.type):
+                raise InvalidInput(
+                    f"{self.name} already has this field as {current.type.value}, not {definition.type.value}",
+                    field=definition.name,
+                )
+            result.append(current)
+        return result
+
+    def same_field_type(self, stored: FieldType, wanted: FieldType) -> bool:
+        """Whether a stored field serves a wanted type (providers with fewer types widen this)."""
+        return stored is wanted
+
+    def manage_subscriptions(self, email: str, subscriptions: Iterable[ListSubscription]) -> None:
+        """Change one contact's membership of several lists."""
+        subs = tuple(subscriptions)
+        self.check_actions(subs)
+        self.apply_subscriptions(Contact(email).email, subs)
+
+    def check_actions(self, subscriptions: Sequence[ListSubscription]) -> None:
+        """Raise UnsupportedAction for an action this provider cannot apply exactly."""
+        for sub in subscriptions:
+            if sub.action not in self.capabilities.actions:
+                note = self.capabilities.notes.get(sub.action.value, "")
+                raise UnsupportedAction(
+                    f"{self.name} cannot apply {sub.action.value!r} to list {sub.list_id}. {note}".strip()
+                )
+        limit = self.capabilities.lists_per_import
+        if limit is not None and len(subscriptions) > limit:
+            raise UnsupportedAction(f"{self.name} takes at most {limit} list(s) per import; got {len(subscriptions)}")
+
+    def choose_route(self, large: bool) -> str:
+        """The route for an import: the file route when the input is large, else the first."""
+        names = list(self.capabilities.routes)
+        return names[-1] if large else names[0]
+
+    def import_contacts(
+        self,
+        contacts: Iterable[InputItem],
+        subscriptions: Iterable[ListSubscription] = (),
+        *,
+        route: str | None = None,
+        extra: Mapping[str, Any] | None = None,
+        on_batch: ProgressCallback | None = None,
+    ) -> ImportJob:
+        """Stream ``contacts`` to the provider in batches; return the (aggregated) import job.
+
+        Rows are numbered from 1 in the order given. A ``RowError`` in the input, or a
+        contact the route cannot represent, becomes one of the job's ``local_errors``.
+        ``route`` forces a route by name; otherwise inputs of at least
+        ``capabilities.file_route_from`` contacts take the file route. ``extra`` is
+        merged last into each request body. ``on_batch`` sees the job after each batch.
+        """
+        subs = tuple(subscriptions)
+        self.check_actions(subs)
+        numbered = enumerate(contacts, start=1)
+        head: list[tuple[int, InputItem]] = []
+        if route is None:
+            threshold = self.capabilities.file_route_from
+            large = False
+            if threshold is not None:
+                head, large = _peek(numbered, threshold)
+            route = self.choose_route(large)
+        if route not in self.capabilities.routes:
+            raise UnsupportedAction(
+                f"{self.name} has no import route {route!r}; it has {sorted(self.capabilities.routes)}"
+            )
+        chosen = self.import_route(subs, route, extra)
+        local_errors: list[RowError] = []
+        encoded = self._encode(itertools.chain(head, numbered), chosen, local_errors)
+        parts: list[ImportJob] = []
+        for batch in batches(encoded, chosen.limits):
+            part = chosen.submit(batch)
+            parts.append(attrs.evolve(part, rows=batch.index(), requested=part.requested or len(batch)))
+            if on_batch is not None:
+                on_batch(ImportJob.combine(self.name, parts, tuple(local_errors)))
+        return ImportJob.combine(self.name, parts, tuple(local_errors))
+
+    def plan_import(
+        self,
+        contacts: Iterable[InputItem],
+        subscriptions: Iterable[ListSubscription] = (),
+        *,
+        route: str | None = None,
+        extra: Mapping[str, Any] | None = None,
+    ) -> tuple[str, list[Mapping[str, Any]], list[RowError]]:
+        """A dry run: the route, a description of every batch, and the rows that would be rejected."""
+        subs = tuple(subscriptions)
+        self.check_actions(subs)
+        items = list(enumerate(contacts, start=1))
+        threshold = self.capabilities.file_route_from
+        name = route or self.choose_route(threshold is not None and len(items) >= threshold)
+        chosen = self.import_route(subs, name, extra)
+        local_errors: list[RowError] = []
+        described = [
+            chosen.describe(b) for b in batches(self._encode(iter(items), chosen, local_errors), chosen.limits)
+        ]
+        return name, described, local_errors
+
+    def _encode(
+        self, items: Iterator[tuple[int, InputItem]], route: ImportRoute, local_errors: list[RowError]
+    ) -> Iterator[tuple[int, str, bytes]]:
+        for row, item in items:
+            if isinstance(item, RowError):
+                local_errors.append(item if item.row is not None else attrs.evolve(item, row=row))
+                continue
+            try:
+                yield row, item.email, route.encode(item)
+            except InvalidInput as exc:
+                local_errors.append(RowError(item.email, row, exc.field, exc.message))
+
+    def refresh(self, job: ImportJob | str) -> ImportJob:
+        """One status fetch of every unfinished part; ``job`` may be a job id string."""
+        if isinstance(job, str):
+            parts = [self.fetch_status(job_id) for job_id in job.split(",")]
+            return ImportJob.combine(self.name, parts)
+        if not job.parts:
+            return self._refresh_part(job)
+        return ImportJob.combine(self.name, [self._refresh_part(p) for p in job.parts], job.local_errors)
+
+    def _refresh_part(self, part: ImportJob) -> ImportJob:
+        if part.status.is_terminal:
+            return part
+        fresh = self.fetch_status(part.id)
+        return attrs.evolve(
+            fresh,
+            rows=part.rows,
+            requested=fresh.requested or part.requested,
+            extra={**part.extra, **fresh.extra},
+        )
+
+    def wait(
+        self,
+        job: ImportJob | str,
+        timeout: float = 3600,
+        on_progress: ProgressCallback | None = None,
+        *,
+        poll_interval: float | None = None,
+    ) -> ImportJob:
+        """Poll until the job is terminal, backing off from ``poll_interval`` up to 30 s."""
+        deadline = time.monotonic() + timeout
+        delay = self.poll_interval if poll_interval is None else poll_interval
+        current = self.refresh(job)
+        while not current.status.is_terminal:
+            if on_progress is not None:
+                on_progress(current)
+            if time.monotonic() + delay > deadline:
+                raise ImportTimeout(
+                    f"{self.name} job {current.id} still {current.provider_status!r} after {timeout:g} s", current
+                )
+            time.sleep(delay)
+            delay = min(delay * 1.5, 30.0)
+            current = self.refresh(current)
+        if on_progress is not None:
+            on_progress(current)
+        return current
+
+    def import_errors(self, job: ImportJob | str) -> Iterator[RowError]:
+        """Every row that did not make it: rejected locally, reported by the provider, or in a failed job.
+
+        A part that failed outright (failed, rejected, cancelled) reports each of its
+        rows, since the provider applied none of them. Unfinished parts report nothing yet.
+        """
+        if isinstance(job, str):
+            job = self.refresh(job)
+        yield from job.local_errors
+        for part in job.parts or (job,):
+            if part.status in _FAILED_OUTRIGHT and part.rows is not None:
+                message = f"the {self.name} job {part.id} ended {part.provider_status}"
+                for position in range(len(part.rows)):
+                    yield RowError(None, part.rows.row_at(position), None, message, part.provider_status)
+            elif part.status.is_terminal:
+                yield from (self._trace(part.rows, reported) for reported in self.part_errors(part))
+
+    @staticmethod
+    def _trace(rows: RowIndex | None, reported: ReportedError) -> RowError:
+        row = None
+        if rows is not None:
+            if reported.position is not None:
+                row = rows.row_at(reported.position)
+            elif reported.email is not None:
+                row = rows.row_of(reported.email.strip().lower())
+        return RowError(reported.email, row, reported.field, reported.message, reported.code)
+
+    def _unsupported(self, what: str) -> UnsupportedAction:
+        return UnsupportedAction(f"{self.name} does not support {what}")

@@ -1,0 +1,1 @@
+"""Built-in providers: one package each (wire records, translator, client)."""

@@ -1,0 +1,30 @@
+"""Sphinx configuration; also writes the feature matrix from the providers' declared capabilities."""
+
+from __future__ import annotations
+
+import csv
+import pathlib
+import sys
+
+HERE = pathlib.Path(__file__).parent
+sys.path.insert(0, str(HERE.parent))
+
+import contactsync  # noqa: E402
+from contactsync import registry  # noqa: E402
+from contactsync.features import feature_matrix  # noqa: E402
+
+project = "contactsync"
+author = "the contactsync developers"
+copyright = "2026, the contactsync developers"  # noqa: A001
+release = contactsync.__version__
+extensions = ["sphinx.ext.autodoc"]
+autodoc_member_order = "bysource"
+autodoc_typehints = "description"
+exclude_patterns = ["_build"]
+html_theme = "alabaster"
+nitpicky = False
+
+_generated = HERE / "_generated"
+_generated.mkdir(exist_ok=True)
+with open(_generated / "feature-matrix.csv", "w", newline="", encoding="utf-8") as out:
+    csv.writer(out).writerows(feature_matrix([registry.load(name) for name in sorted(registry.BUILTINS)]))
