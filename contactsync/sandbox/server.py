@@ -42,12 +42,15 @@ class RecordedRequest:
 class Sandbox:
     """Faithful local stand-ins for the providers' APIs, served on a free port in a background thread.
 
-    ``with Sandbox() as sb: client = sb.connect("mailjet")``.
+    ``with Sandbox() as sb: client = sb.connect("mailjet")``. ``providers`` names built-in
+    emulators or passes emulator instances (a plugin's own), all of them by default.
     """
 
-    def __init__(self, providers: Iterable[str] | None = None, *, host: str = "127.0.0.1", port: int = 0) -> None:
-        names = list(providers) if providers is not None else list(EMULATORS)
-        self.emulators: dict[str, Emulator] = {name: _emulator_class(name)() for name in names}
+    def __init__(
+        self, providers: Iterable[str | Emulator] | None = None, *, host: str = "127.0.0.1", port: int = 0
+    ) -> None:
+        chosen = [_emulator_class(p)() if isinstance(p, str) else p for p in (providers or list(EMULATORS))]
+        self.emulators: dict[str, Emulator] = {emulator.name: emulator for emulator in chosen}
         self._routes: list[tuple[str, Emulator]] = sorted(
             ((prefix, emu) for emu in self.emulators.values() for prefix in (emu.name, *emu.prefixes)),
             key=lambda route: len(route[0]),

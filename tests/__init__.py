@@ -1,0 +1,1 @@
+"""The contactsync test suite."""
