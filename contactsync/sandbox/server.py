@@ -74,7 +74,9 @@ class Sandbox:
         if self._server is not None:
             return
         self._server = make_server(self._host, self._port, self._app, threaded=True)
-        self._thread = threading.Thread(target=self._server.serve_forever, name="contactsync-sandbox", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="contactsync-sandbox", daemon=True
+        )
         self._thread.start()
 
     def serve_forever(self) -> None:

@@ -1,0 +1,1 @@
+"""Benchmarks: run as scripts, never as part of the test suite's timing."""

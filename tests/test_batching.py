@@ -1,0 +1,72 @@
+"""Streaming batches by count and bytes, and tracing reports back to input rows."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from contactsync.batching import BatchLimits, RowIndex, batches
+
+
+@given(
+    sizes=st.lists(st.integers(min_value=1, max_value=50), max_size=60),
+    max_items=st.integers(min_value=1, max_value=10),
+    max_bytes=st.integers(min_value=60, max_value=300),
+    overhead=st.integers(min_value=0, max_value=9),
+    separator=st.integers(min_value=0, max_value=2),
+)
+def test_batches_keep_every_item_in_order_within_the_limits(
+    sizes: list[int], max_items: int, max_bytes: int, overhead: int, separator: int
+) -> None:
+    limits = BatchLimits(max_items, max_bytes, overhead, separator)
+    items = [(row, f"u{row}@example.com", b"x" * size) for row, size in enumerate(sizes, start=1)]
+    result = list(batches(items, limits))
+    assert [(r, e, i) for b in result for r, e, i in zip(b.rows, b.emails, b.items, strict=True)] == items
+    for batch in result:
+        assert 1 <= len(batch) <= max_items
+        encoded = overhead + sum(len(i) for i in batch.items) + separator * (len(batch) - 1)
+        assert batch.size + overhead == encoded <= max_bytes
+    for first, second in itertools.pairwise(result):  # a batch closes only when the next item would not fit
+        assert len(first) == max_items or encoded_size(first.items, overhead, separator) + separator + len(
+            second.items[0]
+        ) > max_bytes
+    assert [b.number for b in result] == list(range(1, len(result) + 1))
+
+
+def encoded_size(items: list[bytes], overhead: int, separator: int) -> int:
+    return overhead + sum(map(len, items)) + separator * (len(items) - 1)
+
+
+def test_batches_are_produced_lazily() -> None:
+    def endless() -> Iterator[tuple[int, str, bytes]]:
+        for row in itertools.count(1):
+            yield row, f"u{row}@example.com", b"{}"
+
+    first = next(batches(endless(), BatchLimits(max_items=5, max_bytes=1000)))
+    assert first.rows == [1, 2, 3, 4, 5]
+
+
+def test_an_item_too_large_for_any_request_names_its_row() -> None:
+    with pytest.raises(ValueError, match="row 2"):
+        list(batches([(1, "a@x.com", b"ok"), (2, "b@x.com", b"x" * 200)], BatchLimits(10, 100)))
+
+
+def test_limits_that_leave_no_room_are_refused() -> None:
+    with pytest.raises(ValueError):
+        BatchLimits(max_items=1, max_bytes=10, overhead=10)
+
+
+@given(st.lists(st.emails(), min_size=1, max_size=40, unique_by=str.lower))
+def test_row_index_finds_rows_by_position_and_email(emails: list[str]) -> None:
+    rows = [10 * i + 3 for i in range(len(emails))]
+    lowered = [e.lower() for e in emails]
+    index = RowIndex(rows, lowered)
+    assert len(index) == len(rows)
+    assert [index.row_at(p) for p in range(len(rows))] == rows
+    assert [index.row_of(e) for e in lowered] == rows
+    assert index.row_at(len(rows)) is None
+    assert index.row_of("nobody@nowhere.example") is None

@@ -1,0 +1,139 @@
+"""The domain model: validated at construction, closed vocabularies, aggregation of job parts."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import attrs
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from contactsync import (
+    Contact,
+    FieldDefinition,
+    FieldType,
+    ImportJob,
+    ImportStatus,
+    InvalidInput,
+    ListSubscription,
+    RowError,
+    SubscriptionAction,
+)
+from contactsync.model import aggregate_status
+
+
+def test_contact_email_is_normalised_as_documented() -> None:
+    assert Contact("  Jim@Example.COM ").email == "jim@example.com"
+
+
+def test_contact_with_a_bad_email_is_a_value_error_naming_the_value() -> None:
+    with pytest.raises(ValueError, match="'not-an-email' is not a valid email address") as caught:
+        Contact("not-an-email")
+    assert "@-sign" in str(caught.value)  # and says why
+
+
+def test_contact_is_frozen_and_its_properties_cannot_be_changed() -> None:
+    contact = Contact("a@example.com", properties={"age": 3})
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        contact.email = "b@example.com"  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        contact.properties["age"] = 4  # type: ignore[index]
+
+
+def test_contact_accepts_every_property_type() -> None:
+    values = {"s": "x", "i": 1, "f": 1.5, "b": True, "dt": datetime(2024, 1, 2, 3, 4), "d": date(2024, 1, 2), "n": None}
+    assert dict(Contact("a@example.com", properties=values).properties) == values
+
+
+@pytest.mark.parametrize("value", [[1], {"a": 1}, b"x", object(), float("nan"), float("inf")])
+def test_contact_refuses_other_property_values_naming_the_field(value: object) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        Contact("a@example.com", properties={"odd": value})  # type: ignore[dict-item]
+    assert caught.value.field == "odd"
+
+
+def test_contact_refuses_a_non_string_name() -> None:
+    with pytest.raises(InvalidInput, match="name"):
+        Contact("a@example.com", name=5)  # type: ignore[arg-type]
+
+
+def test_equal_contacts_hash_alike() -> None:
+    one = Contact("A@example.com", "A", {"x": 1, "y": 2})
+    two = Contact("a@example.com", "A", {"y": 2, "x": 1})
+    assert one == two
+    assert hash(one) == hash(two)
+
+
+def test_subscription_actions_have_exactly_the_wire_values() -> None:
+    assert [a.value for a in SubscriptionAction] == ["addforce", "addnoforce", "remove", "unsub"]
+    assert ListSubscription(7, "unsub") == ListSubscription("7", SubscriptionAction.UNSUBSCRIBE)
+
+
+def test_import_status_has_exactly_eight_members() -> None:
+    assert [s.name for s in ImportStatus] == [
+        "PENDING",
+        "RUNNING",
+        "COMPLETED",
+        "COMPLETED_WITH_ERRORS",
+        "FAILED",
+        "REJECTED",
+        "CANCELLED",
+        "UNKNOWN",
+    ]
+
+
+def test_terminal_and_success_statuses() -> None:
+    terminal = {s for s in ImportStatus if s.is_terminal}
+    assert terminal == {
+        ImportStatus.COMPLETED,
+        ImportStatus.COMPLETED_WITH_ERRORS,
+        ImportStatus.FAILED,
+        ImportStatus.REJECTED,
+        ImportStatus.CANCELLED,
+    }
+    assert {s for s in ImportStatus if s.is_success} == {ImportStatus.COMPLETED, ImportStatus.COMPLETED_WITH_ERRORS}
+
+
+def test_field_definition_takes_type_values() -> None:
+    assert FieldDefinition("age", "number").type is FieldType.NUMBER
+
+
+def _part(job_id: str, status: ImportStatus, **counts: int) -> ImportJob:
+    return ImportJob("p", job_id, status, status.value.upper(), **counts)
+
+
+@given(st.lists(st.sampled_from(list(ImportStatus)), min_size=1, max_size=6))
+def test_aggregate_is_unfinished_while_any_part_is(statuses: list[ImportStatus]) -> None:
+    combined = aggregate_status(statuses)
+    assert combined.is_terminal is all(s.is_terminal for s in statuses)
+    if all(s is ImportStatus.COMPLETED for s in statuses):
+        assert combined is ImportStatus.COMPLETED
+
+
+def test_aggregate_of_finished_parts_is_the_worst() -> None:
+    done, partial, failed = ImportStatus.COMPLETED, ImportStatus.COMPLETED_WITH_ERRORS, ImportStatus.FAILED
+    assert aggregate_status([done, partial]) is partial
+    assert aggregate_status([partial, failed, done]) is failed
+    assert aggregate_status([done, ImportStatus.PENDING]) is ImportStatus.RUNNING
+    assert aggregate_status([ImportStatus.PENDING, ImportStatus.PENDING]) is ImportStatus.PENDING
+    assert aggregate_status([done], local_errors=True) is partial
+    assert aggregate_status([]) is done
+
+
+def test_combined_job_sums_counts_and_keeps_its_parts() -> None:
+    parts = [
+        _part("1", ImportStatus.COMPLETED, requested=3, created=2, updated=1),
+        _part("2", ImportStatus.COMPLETED_WITH_ERRORS, requested=3, created=1, errored=2),
+    ]
+    local = (RowError("x", 7, "email", "bad"),)
+    job = ImportJob.combine("p", parts, local)
+    assert (job.id, job.status, job.provider_status) == ("1,2", ImportStatus.COMPLETED_WITH_ERRORS, "COMPLETED_WITH_ERRORS")
+    assert (job.requested, job.created, job.updated, job.errored, job.accepted) == (7, 3, 1, 3, 4)
+    assert job.parts == tuple(parts)
+    assert job.local_errors == local
+
+
+def test_a_single_part_is_the_job_itself() -> None:
+    part = _part("1", ImportStatus.RUNNING)
+    assert ImportJob.combine("p", [part]) is part

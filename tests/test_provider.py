@@ -1,0 +1,157 @@
+"""The Provider pipeline, written once: routes, batching, aggregation, polling and error reports."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date, datetime
+
+import pytest
+
+from contactsync import (
+    Contact,
+    ImportStatus,
+    ImportTimeout,
+    ListSubscription,
+    RowError,
+    SubscriptionAction,
+    UnsupportedAction,
+)
+from contactsync.sandbox import Sandbox
+from tests.toy import REJECTED_DOMAIN, ToyEmulator, ToyProvider
+
+
+@pytest.fixture
+def toy() -> Iterator[tuple[Sandbox, ToyProvider]]:
+    emulator = ToyEmulator()
+    with Sandbox([emulator]) as sandbox:
+        client = ToyProvider(**sandbox.credentials("toy"), poll_interval=0.01)
+        yield sandbox, client
+
+
+def _contacts(n: int, *, bad_every: int = 0) -> list[Contact]:
+    return [
+        Contact(f"user{i}{REJECTED_DOMAIN if bad_every and i % bad_every == 0 else '@example.com'}", name=f"User {i}")
+        for i in range(1, n + 1)
+    ]
+
+
+def test_small_import_uses_the_first_route_in_batches_and_aggregates(toy: tuple[Sandbox, ToyProvider]) -> None:
+    sandbox, client = toy
+    job = client.import_contacts(_contacts(7))
+    assert len(job.parts) == 3  # three per JSON request
+    assert [len(p.rows) for p in job.parts] == [3, 3, 1]
+    assert job.id == ",".join(p.id for p in job.parts)
+    assert job.status is ImportStatus.PENDING
+    assert job.requested == 7
+    assert sandbox.emulators["toy"].state["bodies"][0]["contacts"][0]["email"] == "user1@example.com"
+
+
+def test_large_import_takes_the_file_route(toy: tuple[Sandbox, ToyProvider]) -> None:
+    sandbox, client = toy
+    job = client.wait(client.import_contacts(_contacts(30)))
+    assert len(job.parts) == 2  # 25 per file
+    assert job.status is ImportStatus.COMPLETED
+    assert job.created == 30
+    assert sandbox.emulators["toy"].state["bodies"] == []  # nothing went through the JSON route
+
+
+def test_wait_polls_to_terminal_and_reports_progress(toy: tuple[Sandbox, ToyProvider]) -> None:
+    _, client = toy
+    seen: list[ImportStatus] = []
+    job = client.wait(client.import_contacts(_contacts(4)), on_progress=lambda j: seen.append(j.status))
+    assert job.status is ImportStatus.COMPLETED
+    assert seen[0] is ImportStatus.PENDING
+    assert ImportStatus.RUNNING in seen
+    assert seen[-1] is ImportStatus.COMPLETED
+    assert (job.created, job.updated, job.errored) == (4, 0, 0)
+
+
+def test_second_import_counts_updates(toy: tuple[Sandbox, ToyProvider]) -> None:
+    _, client = toy
+    client.wait(client.import_contacts(_contacts(2)))
+    job = client.wait(client.import_contacts(_contacts(3)))
+    assert (job.created, job.updated) == (1, 2)
+
+
+def test_provider_row_errors_are_traced_to_input_rows(toy: tuple[Sandbox, ToyProvider]) -> None:
+    _, client = toy
+    job = client.wait(client.import_contacts(_contacts(8, bad_every=3)))
+    assert job.status is ImportStatus.COMPLETED_WITH_ERRORS
+    errors = list(client.import_errors(job))
+    assert [(e.row, e.email) for e in errors] == [(3, f"user3{REJECTED_DOMAIN}"), (6, f"user6{REJECTED_DOMAIN}")]
+    assert all(e.message == "domain refused" for e in errors)
+
+
+def test_rows_rejected_locally_keep_their_numbers_and_nothing_is_lost(toy: tuple[Sandbox, ToyProvider]) -> None:
+    _, client = toy
+    items: list[Contact | RowError] = [
+        Contact("a@example.com"),
+        RowError("not-an-email", None, "email", "invalid email"),
+        Contact("b@example.com", properties={"born": date(1990, 1, 2)}),  # the toy route has no date type
+        Contact(f"c{REJECTED_DOMAIN}"),
+        Contact("d@example.com", properties={"seen": datetime(2024, 5, 1, 12, 0)}),
+    ]
+    job = client.wait(client.import_contacts(items))
+    errors = sorted(client.import_errors(job), key=lambda e: e.row or 0)
+    assert [(e.row, e.field) for e in errors] == [(2, "email"), (3, "born"), (4, None)]
+    assert job.status is ImportStatus.COMPLETED_WITH_ERRORS
+    assert job.accepted + len(errors) == len(items)
+
+
+def test_a_failed_job_reports_every_row_it_carried(toy: tuple[Sandbox, ToyProvider]) -> None:
+    _, client = toy
+    job = client.wait(client.import_contacts(_contacts(4), extra={"fail": True}))
+    assert job.status is ImportStatus.FAILED
+    errors = list(client.import_errors(job))
+    assert sorted(e.row for e in errors if e.row is not None) == [1, 2, 3, 4]
+    assert all("broken" in e.message for e in errors)
+
+
+def test_extra_fields_are_merged_last_into_the_body(toy: tuple[Sandbox, ToyProvider]) -> None:
+    sandbox, client = toy
+    client.import_contacts(_contacts(1), extra={"lists": ["override"], "campaign": {"tag": "x"}})
+    body = sandbox.emulators["toy"].state["bodies"][0]
+    assert body["lists"] == ["override"]
+    assert body["campaign"] == {"tag": "x"}
+
+
+def test_unsupported_action_is_refused_with_the_alternative(toy: tuple[Sandbox, ToyProvider]) -> None:
+    sandbox, client = toy
+    with pytest.raises(UnsupportedAction, match="remove the contact instead"):
+        client.import_contacts(_contacts(1), [ListSubscription("1", SubscriptionAction.UNSUBSCRIBE)])
+    assert sandbox.requests == type(sandbox.requests)(maxlen=sandbox.requests.maxlen)  # nothing was sent
+
+
+def test_refresh_accepts_a_job_id_string(toy: tuple[Sandbox, ToyProvider]) -> None:
+    _, client = toy
+    job = client.wait(client.import_contacts(_contacts(5)))
+    again = client.refresh(job.id)
+    assert again.status is ImportStatus.COMPLETED
+    assert again.created == 5
+    assert [p.id for p in again.parts] == [p.id for p in job.parts]
+
+
+def test_wait_times_out_with_the_last_state(toy: tuple[Sandbox, ToyProvider]) -> None:
+    _, client = toy
+    job = client.import_contacts(_contacts(1))
+    with pytest.raises(ImportTimeout) as caught:
+        client.wait(job, timeout=0.001, poll_interval=0.05)
+    assert not caught.value.job.status.is_terminal
+
+
+def test_plan_import_sends_nothing(toy: tuple[Sandbox, ToyProvider]) -> None:
+    sandbox, client = toy
+    route, described, rejected = client.plan_import(
+        [*_contacts(4), RowError(None, None, "email", "missing email")]
+    )
+    assert route == "json"
+    assert [d["contacts"] for d in described] == [3, 1]
+    assert [e.row for e in rejected] == [5]
+    assert len(sandbox.requests) == 0
+
+
+def test_on_batch_sees_each_submitted_batch(toy: tuple[Sandbox, ToyProvider]) -> None:
+    _, client = toy
+    seen: list[int] = []
+    client.import_contacts(_contacts(7), on_batch=lambda job: seen.append(job.requested))
+    assert seen == [3, 6, 7]
