@@ -1,6 +1,6 @@
 """Email validation cost: contactsync's fast path against email-validator on every address.
 
-    python benchmarks/emails.py --n 100000
+python benchmarks/emails.py --n 100000
 """
 
 from __future__ import annotations
@@ -22,9 +22,7 @@ def ascii_addresses(n: int, seed: int = 7) -> list[str]:
     """``n`` ordinary ASCII addresses, deterministic."""
     rng = random.Random(seed)
     alphabet = string.ascii_letters + string.digits
-    return [
-        f"{''.join(rng.choices(alphabet, k=rng.randint(3, 12)))}.{i}@{rng.choice(DOMAINS)}" for i in range(n)
-    ]
+    return [f"{''.join(rng.choices(alphabet, k=rng.randint(3, 12)))}.{i}@{rng.choice(DOMAINS)}" for i in range(n)]
 
 
 def seconds(check: Callable[[str], object], addresses: list[str]) -> float:

@@ -18,14 +18,10 @@ def feature_matrix(classes: Sequence[type[Provider]]) -> list[list[str]]:
     """Rows of (feature, one cell per provider), the header row first."""
     rows = [["feature", *(cls.name for cls in classes)]]
     for action in SubscriptionAction:
-        rows.append(
-            [f"action ``{action.value}``"]
-            + [_yes_no(action in cls.capabilities.actions) for cls in classes]
-        )
+        rows.append([f"action ``{action.value}``"] + [_yes_no(action in cls.capabilities.actions) for cls in classes])
     for field_type in FieldType:
         rows.append(
-            [f"{field_type.value} fields"]
-            + [_yes_no(field_type in cls.capabilities.field_types) for cls in classes]
+            [f"{field_type.value} fields"] + [_yes_no(field_type in cls.capabilities.field_types) for cls in classes]
         )
     rows.append(["import routes"] + [", ".join(cls.capabilities.routes) for cls in classes])
     rows.append(
@@ -43,8 +39,5 @@ def feature_matrix(classes: Sequence[type[Provider]]) -> list[list[str]]:
             for cls in classes
         ]
     )
-    rows.append(
-        ["lists per import"]
-        + [str(cls.capabilities.lists_per_import or "any") for cls in classes]
-    )
+    rows.append(["lists per import"] + [str(cls.capabilities.lists_per_import or "any") for cls in classes])
     return rows

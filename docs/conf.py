@@ -15,7 +15,7 @@ from contactsync.features import feature_matrix  # noqa: E402
 
 project = "contactsync"
 author = "the contactsync developers"
-copyright = "2026, the contactsync developers"  # noqa: A001
+copyright = "2026, the contactsync developers"
 release = contactsync.__version__
 extensions = ["sphinx.ext.autodoc"]
 autodoc_member_order = "bysource"

@@ -31,9 +31,10 @@ def test_batches_keep_every_item_in_order_within_the_limits(
         encoded = overhead + sum(len(i) for i in batch.items) + separator * (len(batch) - 1)
         assert batch.size + overhead == encoded <= max_bytes
     for first, second in itertools.pairwise(result):  # a batch closes only when the next item would not fit
-        assert len(first) == max_items or encoded_size(first.items, overhead, separator) + separator + len(
-            second.items[0]
-        ) > max_bytes
+        assert (
+            len(first) == max_items
+            or encoded_size(first.items, overhead, separator) + separator + len(second.items[0]) > max_bytes
+        )
     assert [b.number for b in result] == list(range(1, len(result) + 1))
 
 

@@ -13,7 +13,21 @@ from contactsync.errors import InvalidEmail
 ATEXT = "abcxyzABCXYZ0189_!#$%&'*+/=?^`{|}~-"
 LOCAL_CHARS = ATEXT + '."\\ @<>()[],;:éü你\u0301\u200b\t'
 DOMAIN_CHARS = "abcxyzABCXYZ0189-.éü你_\u3002 "
-TLDS = ["com", "org", "co.uk", "test", "local", "localhost", "onion", "arpa", "invalid", "x1", "c0m", "xn--p1ai", "ab--cd"]
+TLDS = [
+    "com",
+    "org",
+    "co.uk",
+    "test",
+    "local",
+    "localhost",
+    "onion",
+    "arpa",
+    "invalid",
+    "x1",
+    "c0m",
+    "xn--p1ai",
+    "ab--cd",
+]
 
 
 def reference(address: str) -> str | None:
@@ -30,7 +44,9 @@ label = st.one_of(
     st.sampled_from(["xn--80ak6aa92e", "xn--", "ab--c", "a-", "-a", "A", "ÄBC"]),
 )
 domain = st.one_of(
-    st.builds(lambda labels, tld: ".".join([*labels, tld]), st.lists(label, min_size=0, max_size=4), st.sampled_from(TLDS)),
+    st.builds(
+        lambda labels, tld: ".".join([*labels, tld]), st.lists(label, min_size=0, max_size=4), st.sampled_from(TLDS)
+    ),
     st.builds(lambda d: d + ".", st.sampled_from(["example.com", "EXAMPLE.COM"])),  # trailing dot
     st.sampled_from(["[127.0.0.1]", "[IPv6:::1]", "[1.2.3]", "example", "-example.com", "exa..mple.com"]),
     st.text(alphabet=DOMAIN_CHARS, max_size=30),

@@ -176,7 +176,9 @@ def test_credentials_are_redacted_from_error_bodies_and_messages(server: tuple[S
 
 
 def test_basic_credentials_are_redacted_in_their_encoded_form() -> None:
-    transport = Transport("x", "https://api.example.com", auth=BasicAuth("user-1234", SECRET), secrets=["user-1234", SECRET])
+    transport = Transport(
+        "x", "https://api.example.com", auth=BasicAuth("user-1234", SECRET), secrets=["user-1234", SECRET]
+    )
     header = BasicAuth("user-1234", SECRET)._header
     assert transport.redact(f"got {header}") == "got Basic [redacted]"
 

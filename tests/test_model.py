@@ -20,7 +20,7 @@ from contactsync import (
     RowError,
     SubscriptionAction,
 )
-from contactsync.model import aggregate_status
+from contactsync.model import PropertyValue, aggregate_status
 
 
 def test_contact_email_is_normalised_as_documented() -> None:
@@ -42,7 +42,15 @@ def test_contact_is_frozen_and_its_properties_cannot_be_changed() -> None:
 
 
 def test_contact_accepts_every_property_type() -> None:
-    values = {"s": "x", "i": 1, "f": 1.5, "b": True, "dt": datetime(2024, 1, 2, 3, 4), "d": date(2024, 1, 2), "n": None}
+    values: dict[str, PropertyValue] = {
+        "s": "x",
+        "i": 1,
+        "f": 1.5,
+        "b": True,
+        "dt": datetime(2024, 1, 2, 3, 4),
+        "d": date(2024, 1, 2),
+        "n": None,
+    }
     assert dict(Contact("a@example.com", properties=values).properties) == values
 
 
@@ -99,8 +107,10 @@ def test_field_definition_takes_type_values() -> None:
     assert FieldDefinition("age", "number").type is FieldType.NUMBER
 
 
-def _part(job_id: str, status: ImportStatus, **counts: int) -> ImportJob:
-    return ImportJob("p", job_id, status, status.value.upper(), **counts)
+def _part(job_id: str, status: ImportStatus, *, requested: int = 0, created: int = 0, **more: int) -> ImportJob:
+    return ImportJob(
+        "p", job_id, status, status.value.upper(), requested, created, more.get("updated", 0), more.get("errored", 0)
+    )
 
 
 @given(st.lists(st.sampled_from(list(ImportStatus)), min_size=1, max_size=6))
@@ -128,7 +138,11 @@ def test_combined_job_sums_counts_and_keeps_its_parts() -> None:
     ]
     local = (RowError("x", 7, "email", "bad"),)
     job = ImportJob.combine("p", parts, local)
-    assert (job.id, job.status, job.provider_status) == ("1,2", ImportStatus.COMPLETED_WITH_ERRORS, "COMPLETED_WITH_ERRORS")
+    assert (job.id, job.status, job.provider_status) == (
+        "1,2",
+        ImportStatus.COMPLETED_WITH_ERRORS,
+        "COMPLETED_WITH_ERRORS",
+    )
     assert (job.requested, job.created, job.updated, job.errored, job.accepted) == (7, 3, 1, 3, 4)
     assert job.parts == tuple(parts)
     assert job.local_errors == local

@@ -141,9 +141,7 @@ def test_wait_times_out_with_the_last_state(toy: tuple[Sandbox, ToyProvider]) ->
 
 def test_plan_import_sends_nothing(toy: tuple[Sandbox, ToyProvider]) -> None:
     sandbox, client = toy
-    route, described, rejected = client.plan_import(
-        [*_contacts(4), RowError(None, None, "email", "missing email")]
-    )
+    route, described, rejected = client.plan_import([*_contacts(4), RowError(None, None, "email", "missing email")])
     assert route == "json"
     assert [d["contacts"] for d in described] == [3, 1]
     assert [e.row for e in rejected] == [5]

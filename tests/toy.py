@@ -93,7 +93,10 @@ class ToyEmulator(Emulator):
         return self._run(body["contacts"], bool(body.get("fail")))
 
     def post_file(self, request: Request) -> Response:
-        rows = [{"email": line[0], "name": line[1] or None} for line in csv.reader(io.StringIO(request.get_data(as_text=True)))]
+        rows = [
+            {"email": line[0], "name": line[1] or None}
+            for line in csv.reader(io.StringIO(request.get_data(as_text=True)))
+        ]
         return self._run(rows, False)
 
     def get_import(self, request: Request, job_id: str) -> Response:
