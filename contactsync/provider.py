@@ -9,9 +9,11 @@ honour keeps its default, which raises :class:`~contactsync.errors.UnsupportedAc
 from __future__ import annotations
 
 import abc
+import collections
 import itertools
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, ClassVar
 
 import attrs
@@ -19,7 +21,14 @@ from requests.auth import AuthBase
 from urllib3.util.retry import Retry
 
 from contactsync.batching import Batch, BatchLimits, RowIndex, batches
-from contactsync.errors import ImportTimeout, InvalidInput, UnsupportedAction
+from contactsync.errors import (
+    AuthenticationError,
+    ConfigurationError,
+    ImportTimeout,
+    InvalidInput,
+    ProviderError,
+    UnsupportedAction,
+)
 from contactsync.http import Transport
 from contactsync.model import (
     Contact,
@@ -136,6 +145,7 @@ class Provider(abc.ABC):
         retry: Retry | None = None,
         poll_interval: float = 2.0,
         allow_insecure: bool = False,
+        concurrency: int = 2,
     ) -> None:
         self.transport = Transport(
             self.name,
@@ -148,6 +158,9 @@ class Provider(abc.ABC):
             allow_insecure=allow_insecure,
         )
         self.poll_interval = poll_interval
+        if concurrency < 1:
+            raise ConfigurationError(f"{self.name}: concurrency must be at least 1, got {concurrency}")
+        self.concurrency = concurrency
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.transport.base_url}>"
@@ -296,12 +309,37 @@ class Provider(abc.ABC):
         local_errors: list[RowError] = []
         encoded = self._encode(itertools.chain(head, numbered), chosen, local_errors)
         parts: list[ImportJob] = []
-        for batch in batches(encoded, chosen.limits):
-            part = chosen.submit(batch)
-            parts.append(attrs.evolve(part, rows=batch.index(), requested=part.requested or len(batch)))
+        in_flight: collections.deque[tuple[Batch, Future[ImportJob]]] = collections.deque()
+
+        def settle_oldest() -> None:
+            batch, future = in_flight.popleft()
+            parts.append(self._settle(batch, future))
             if on_batch is not None:
                 on_batch(ImportJob.combine(self.name, parts, tuple(local_errors)))
+
+        with ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix=f"contactsync-{self.name}") as pool:
+            for batch in batches(encoded, chosen.limits):
+                in_flight.append((batch, pool.submit(chosen.submit, batch)))
+                if len(in_flight) >= self.concurrency:
+                    settle_oldest()
+            while in_flight:
+                settle_oldest()
         return ImportJob.combine(self.name, parts, tuple(local_errors))
+
+    def _settle(self, batch: Batch, future: Future[ImportJob]) -> ImportJob:
+        """The part for a submitted batch; a batch the provider refused becomes a failed part.
+
+        Authentication and configuration errors stop the import: every batch would fail alike.
+        """
+        try:
+            part = future.result()
+        except AuthenticationError:
+            raise
+        except ProviderError as exc:
+            part = ImportJob(
+                self.name, f"unsent:{batch.number}", ImportStatus.FAILED, "NotSubmitted", extra={"error": str(exc)}
+            )
+        return attrs.evolve(part, rows=batch.index(), requested=part.requested or len(batch))
 
     def plan_import(
         self,
@@ -332,9 +370,15 @@ class Provider(abc.ABC):
                 local_errors.append(item if item.row is not None else attrs.evolve(item, row=row))
                 continue
             try:
-                yield row, item.email, route.encode(item)
+                encoded = route.encode(item)
             except InvalidInput as exc:
                 local_errors.append(RowError(item.email, row, exc.field, exc.message))
+                continue
+            if route.limits.overhead + len(encoded) > route.limits.max_bytes:
+                message = f"{len(encoded)} bytes encoded, over the {route.limits.max_bytes}-byte request limit"
+                local_errors.append(RowError(item.email, row, None, message))
+                continue
+            yield row, item.email, encoded
 
     def refresh(self, job: ImportJob | str) -> ImportJob:
         """One status fetch of every unfinished part; ``job`` may be a job id string."""
@@ -393,7 +437,7 @@ class Provider(abc.ABC):
         yield from job.local_errors
         for part in job.parts or (job,):
             if part.status in _FAILED_OUTRIGHT and part.rows is not None:
-                message = f"the {self.name} job {part.id} ended {part.provider_status}"
+                message = part.extra.get("error") or f"the {self.name} job {part.id} ended {part.provider_status}"
                 for position in range(len(part.rows)):
                     yield RowError(None, part.rows.row_at(position), None, message, part.provider_status)
             elif part.status.is_terminal:

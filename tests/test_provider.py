@@ -8,6 +8,7 @@ from datetime import date, datetime
 import pytest
 
 from contactsync import (
+    AuthenticationError,
     Contact,
     ImportStatus,
     ImportTimeout,
@@ -17,7 +18,7 @@ from contactsync import (
     UnsupportedAction,
 )
 from contactsync.sandbox import Sandbox
-from tests.toy import REJECTED_DOMAIN, ToyEmulator, ToyProvider
+from tests.toy import REFUSED_BATCH_MARK, REJECTED_DOMAIN, ToyEmulator, ToyProvider
 
 
 @pytest.fixture
@@ -153,3 +154,42 @@ def test_on_batch_sees_each_submitted_batch(toy: tuple[Sandbox, ToyProvider]) ->
     seen: list[int] = []
     client.import_contacts(_contacts(7), on_batch=lambda job: seen.append(job.requested))
     assert seen == [3, 6, 7]
+
+
+def test_a_refused_batch_becomes_a_failed_part_and_the_others_go_through(toy: tuple[Sandbox, ToyProvider]) -> None:
+    _, client = toy
+    contacts = _contacts(7)
+    contacts[4] = Contact(f"{REFUSED_BATCH_MARK}@example.com")  # the second batch: rows 4-6
+    job = client.wait(client.import_contacts(contacts))
+    assert [p.status for p in job.parts] == [ImportStatus.COMPLETED, ImportStatus.FAILED, ImportStatus.COMPLETED]
+    assert job.status is ImportStatus.FAILED
+    errors = list(client.import_errors(job))
+    assert sorted(e.row for e in errors if e.row is not None) == [4, 5, 6]
+    assert all("this batch is refused" in e.message for e in errors)
+    assert job.created == 4
+
+
+def test_a_contact_larger_than_any_request_is_a_row_error(toy: tuple[Sandbox, ToyProvider]) -> None:
+    _, client = toy
+    huge = Contact("big@example.com", properties={"notes": "x" * 5_000})
+    job = client.wait(client.import_contacts([Contact("a@example.com"), huge]))
+    (error,) = client.import_errors(job)
+    assert (error.row, error.email) == (2, "big@example.com")
+    assert "request limit" in error.message
+    assert job.created == 1
+
+
+def test_wrong_credentials_stop_the_import(toy: tuple[Sandbox, ToyProvider]) -> None:
+    sandbox, _ = toy
+    client = ToyProvider(token="wrong-token", base_url=sandbox.base_url("toy"))
+    with pytest.raises(AuthenticationError, match="bad token"):
+        client.import_contacts(_contacts(7))
+
+
+@pytest.mark.parametrize("concurrency", [1, 4])
+def test_parts_keep_input_order_whatever_the_concurrency(toy: tuple[Sandbox, ToyProvider], concurrency: int) -> None:
+    sandbox, _ = toy
+    client = ToyProvider(**sandbox.credentials("toy"), poll_interval=0.01, concurrency=concurrency)
+    job = client.wait(client.import_contacts(_contacts(9, bad_every=4)))
+    assert [p.rows.row_at(0) for p in job.parts] == [1, 4, 7]
+    assert [e.row for e in client.import_errors(job)] == [4, 8]

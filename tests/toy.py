@@ -25,6 +25,7 @@ from contactsync.sandbox import Emulator, json_response
 
 TOKEN = "toy-secret-token-5f2c9a"
 REJECTED_DOMAIN = "@reject.example"
+REFUSED_BATCH_MARK = "refuse-batch"
 
 _STATES = ["queued", "working"]
 _STATUS = {
@@ -89,6 +90,8 @@ class ToyEmulator(Emulator):
 
     def post_import(self, request: Request) -> Response:
         body = request.get_json()
+        if any(c["email"].startswith(REFUSED_BATCH_MARK) for c in body["contacts"]):
+            return self.error(400, "this batch is refused")
         self.state["bodies"].append(body)
         return self._run(body["contacts"], bool(body.get("fail")))
 
