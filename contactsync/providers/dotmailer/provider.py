@@ -1,0 +1,560 @@
+"""The dotmailer (dotdigital) v2 client: file imports, address books, data fields, regions."""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import csv
+import io
+import os
+import time
+from collections.abc import Iterator, Mapping
+from datetime import datetime, timezone
+from typing import Any, ClassVar, TypeVar
+from urllib.parse import quote, urlsplit
+
+from urllib3.util.retry import Retry
+
+from contactsync.batching import Batch, BatchLimits
+from contactsync.errors import ConfigurationError, InvalidInput, NotFound, ProviderError, UnsupportedAction
+from contactsync.http import BasicAuth, Transport
+from contactsync.model import (
+    Contact,
+    ContactList,
+    FieldDefinition,
+    FieldType,
+    ImportJob,
+    ImportStatus,
+    ListSubscription,
+    Membership,
+    PropertyValue,
+    SubscriptionAction,
+)
+from contactsync.provider import Capabilities, ImportRoute, Provider, ReportedError
+from contactsync.providers.dotmailer import wire
+from contactsync.providers.dotmailer.translate import (
+    EMAIL_COLUMN,
+    field_type_from_wire,
+    field_type_to_wire,
+    from_wire,
+    import_cells,
+    infer_field_type,
+    parse_faults,
+    reason_code,
+    structure,
+    unstructure,
+    wire_field_name,
+)
+
+__all__ = ["DISCOVERY_URL", "MAX_FILE_BYTES", "REGIONS", "DotmailerProvider"]
+
+T = TypeVar("T")
+
+REGIONS = {
+    # reference/dotmailer.md §7 (S4 api-end-points)
+    "r1": "https://r1-api.dotdigital.com",
+    "r2": "https://r2-api.dotdigital.com",
+    "r3": "https://r3-api.dotdigital.com",
+}
+DISCOVERY_URL = "https://r1-api.dotdigital.com/v2/account-info"
+"""Answers from any region with the account's own ``ApiEndpoint`` (reference/dotmailer.md §7)."""
+MAX_FILE_BYTES = 10_000_000
+"""One import file: 10 MB per the seed page; read as 10**7 bytes, the smaller meaning (reference §1)."""
+MAX_ROWS = 1_000_000
+PAGE = 1000  # reference: select takes 1 to 1000
+_FILL = 0.9  # batches fill 90% of a file, leaving room for the header and late columns
+
+# reference/dotmailer.md §6: merge options, S1 enum names; S2 documents the numbers 0/1/2.
+MERGE_OPTIONS = ("Overwrite", "OnlyOverwriteIfNotEmpty", "OnlyOverwriteIfContactDataNotPopulated")
+DEFAULT_MERGE = "OnlyOverwriteIfNotEmpty"
+
+_STATUSES = {
+    "NotFinished": ImportStatus.RUNNING,
+    "Failed": ImportStatus.FAILED,
+    "InvalidFileFormat": ImportStatus.FAILED,
+    "NotAvailableInThisVersion": ImportStatus.FAILED,
+    "RejectedByWatchdog": ImportStatus.REJECTED,
+    "ExceedsAllowedContactLimit": ImportStatus.REJECTED,
+    "Unknown": ImportStatus.UNKNOWN,
+}
+_SUPPRESSED = ("ERROR_CONTACT_SUPPRESSED", "ERROR_CONTACT_SUPPRESSEDFORADDRESSBOOK")
+_IMPORT_ALTERNATIVES = {
+    SubscriptionAction.ADD_FORCE: (
+        "a dotmailer import never resubscribes: import with addnoforce, then call "
+        "manage_subscriptions(email, [ListSubscription(list_id, 'addforce')]) for the rows reported Unsubscribed"
+    ),
+    SubscriptionAction.REMOVE: "a dotmailer import only adds to an address book: use manage_subscriptions per contact",
+    SubscriptionAction.UNSUBSCRIBE: (
+        "a dotmailer import only adds to an address book: use manage_subscriptions per contact"
+    ),
+}
+
+
+class _FileRoute(ImportRoute):
+    """One file upload per batch; columns are ``Email`` plus every data field seen so far."""
+
+    extension: ClassVar[str]
+    content_type: ClassVar[str]
+
+    def __init__(
+        self,
+        client: DotmailerProvider,
+        limits: BatchLimits,
+        book: str | None,
+        merge: str,
+        known: dict[str, FieldDefinition],
+    ) -> None:
+        super().__init__(limits)
+        self.client = client
+        self.book = book
+        self.merge = merge
+        self.known = known
+        self.columns = [EMAIL_COLUMN]
+        self._positions: dict[str, int] = {}
+        self._pending: dict[str, FieldType] = {}
+        self._widths: collections.deque[int] = collections.deque()
+        self._active: list[str] = []
+
+    @property
+    def path(self) -> str:
+        """The upload path: the plain endpoints overwrite, the others carry the merge option."""
+        base = "/v2/contacts/import" if self.book is None else f"/v2/address-books/{self.book}/contacts/import"
+        return base if self.merge == "Overwrite" else f"{base}/with-merge-option/{self.merge}"
+
+    def encode(self, contact: Contact) -> bytes:
+        line = [contact.email] + [""] * (len(self.columns) - 1)
+        for column, field, cell, value in import_cells(contact, blank_clears=self.merge == "Overwrite"):
+            if not self._accept(column, field, value):
+                continue
+            at = self._positions.get(column)
+            if at is None:
+                at = self._positions[column] = len(self.columns)
+                self.columns.append(column)
+                line.append("")
+            line[at] = cell
+        out = io.StringIO()
+        csv.writer(out).writerow(line)
+        self._widths.append(len(line))
+        return out.getvalue().encode("utf-8")
+
+    def _accept(self, column: str, field: str, value: PropertyValue) -> bool:
+        """Check the value against its data field; note fields to create (data fields must exist first)."""
+        wanted = infer_field_type(value)
+        stored = self.known[column].type if column in self.known else self._pending.get(column)
+        if stored is None:
+            if wanted is None:
+                return False  # clearing a field the account does not have changes nothing
+            self._pending[column] = wanted
+            return True
+        if wanted is not None and stored is not FieldType.TEXT and not self.client.same_field_type(stored, wanted):
+            raise InvalidInput(f"the dotmailer data field {column} is {stored.value}, not {wanted.value}", field=field)
+        return True
+
+    def submit(self, batch: Batch) -> ImportJob:
+        widths = [self._widths.popleft() for _ in range(len(batch))]
+        for column, kind in list(self._pending.items()):
+            self.known[column] = self.client.create_data_field(column, kind)
+            del self._pending[column]
+        width = len(self.columns)
+        head = io.StringIO()
+        csv.writer(head).writerow(self.columns)
+        rows = b"".join(
+            item if used == width else item[:-2] + b"," * (width - used) + b"\r\n"
+            for item, used in zip(batch.items, widths, strict=True)
+        )
+        payload = self.render(head.getvalue().encode("utf-8") + rows)
+        if len(payload) > self.client.max_file_bytes:
+            raise InvalidInput(
+                f"batch {batch.number} makes a {len(payload)}-byte file, over the "
+                f"{self.client.max_file_bytes}-byte dotmailer limit (many columns appeared late in the input)"
+            )
+        record = self._upload(payload)
+        duplicates: dict[str, list[int]] = {}
+        seen: set[str] = set()
+        for position, email in enumerate(batch.emails):
+            if email in seen:
+                duplicates.setdefault(email, []).append(position)
+            seen.add(email)
+        extra: dict[str, Any] = {"duplicates": duplicates} if duplicates else {}
+        return ImportJob(
+            provider=self.client.name,
+            id=record.id,
+            status=_STATUSES.get(record.status, ImportStatus.UNKNOWN),
+            provider_status=record.status,
+            requested=len(batch),
+            started_at=datetime.now(timezone.utc),
+            extra=extra,
+        )
+
+    def render(self, csv_bytes: bytes) -> bytes:
+        """The file to upload, from the CSV text of the batch."""
+        return csv_bytes
+
+    def _upload(self, payload: bytes) -> wire.ContactImport:
+        api = self.client.api()
+        files = {"file": (f"contacts{self.extension}", payload, self.content_type)}
+        deadline = time.monotonic() + 3600
+        while True:
+            try:
+                record = structure(api.json("POST", self.path, files=files, safe=False), wire.ContactImport)
+            except ProviderError as exc:
+                # reference/dotmailer.md §1: at most 25 active imports; wait for one of ours to finish.
+                if exc.code != "ERROR_IMPORT_TOOMANYACTIVEIMPORTS" or not self._active or time.monotonic() > deadline:
+                    raise
+                self._wait_for_slot()
+                continue
+            self._active.append(record.id)
+            return record
+
+    def _wait_for_slot(self) -> None:
+        """Poll this import's unfinished uploads until one of them ends."""
+        while True:
+            before = len(self._active)
+            self._active = [job for job in self._active if self.client.raw_status(job).status == "NotFinished"]
+            if len(self._active) < before:
+                return
+            time.sleep(self.client.poll_interval)
+
+    def describe(self, batch: Batch) -> Mapping[str, Any]:
+        return {"route": self.name, "contacts": len(batch), "method": "POST", "path": self.path, "bytes": batch.size}
+
+
+class CsvRoute(_FileRoute):
+    """The CSV upload (reference/dotmailer.md §1)."""
+
+    name = "csv"
+    extension = ".csv"
+    content_type = "text/csv"
+
+
+class XlsxRoute(_FileRoute):
+    """The Excel upload, written with openpyxl (the ``excel`` extra); cells hold the CSV's text."""
+
+    name = "xlsx"
+    extension = ".xlsx"
+    content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+    def render(self, csv_bytes: bytes) -> bytes:
+        try:
+            from openpyxl import Workbook  # type: ignore[import-untyped]
+        except ImportError:  # pragma: no cover - depends on the installation
+            raise ConfigurationError("the xlsx route needs openpyxl: pip install 'contactsync[excel]'") from None
+        book = Workbook(write_only=True)
+        sheet = book.create_sheet("contacts")
+        for row in csv.reader(io.StringIO(csv_bytes.decode("utf-8"), newline="")):
+            sheet.append(row)
+        out = io.BytesIO()
+        book.save(out)
+        return out.getvalue()
+
+
+_ROUTE_LIMITS = BatchLimits(max_items=MAX_ROWS, max_bytes=int(MAX_FILE_BYTES * _FILL))
+
+
+class DotmailerProvider(Provider):
+    """dotmailer / dotdigital Engagement Cloud, API v2, HTTP Basic auth with an API user."""
+
+    name = "dotmailer"
+    default_base_url = REGIONS["r1"]
+    capabilities = Capabilities(
+        actions=frozenset(SubscriptionAction),
+        field_types=frozenset({FieldType.TEXT, FieldType.NUMBER, FieldType.BOOLEAN, FieldType.DATETIME}),
+        routes={"csv": _ROUTE_LIMITS, "xlsx": _ROUTE_LIMITS},
+        file_route_from=None,
+        lists_per_import=1,
+        notes={
+            "addnoforce": "one contact: add to the address book, a suppressed contact stays suppressed; "
+            "bulk: the address-book import",
+            "addforce": "one contact: add, and resubscribe with no challenge if dotmailer reports it suppressed; "
+            "not in a bulk import",
+            "remove": "one contact: delete from the address book by contact id; not in a bulk import",
+            "unsub": "one contact: the address-book unsubscribe; not in a bulk import",
+        },
+    )
+
+    def __init__(
+        self,
+        username: str | None = None,
+        password: str | None = None,
+        *,
+        region: str | None = None,
+        base_url: str | None = None,
+        discovery_url: str = DISCOVERY_URL,
+        max_file_bytes: int = MAX_FILE_BYTES,
+        timeout: float = 60.0,
+        retry: Retry | None = None,
+        poll_interval: float = 2.0,
+        allow_insecure: bool = False,
+    ) -> None:
+        username = username or os.environ.get("DOTMAILER_USERNAME")
+        password = password or os.environ.get("DOTMAILER_PASSWORD")
+        if not username or not password:
+            raise ConfigurationError(
+                "dotmailer needs an API user: username= and password= (or DOTMAILER_USERNAME / DOTMAILER_PASSWORD)"
+            )
+        if region is not None and base_url is not None:
+            raise ConfigurationError("dotmailer: pass region= or base_url=, not both")
+        if region is not None:
+            if region not in REGIONS:
+                raise ConfigurationError(f"dotmailer: region must be one of {sorted(REGIONS)}, got {region!r}")
+            base_url = REGIONS[region]
+        self._discovery: str | None = None
+        if base_url is None:
+            suffix = "/v2/account-info"
+            if not discovery_url.rstrip("/").endswith(suffix):
+                raise ConfigurationError(f"dotmailer: discovery_url must end with {suffix}, got {discovery_url!r}")
+            base_url = discovery_url.rstrip("/")[: -len(suffix)]
+            self._discovery = discovery_url
+        if max_file_bytes < 1024:
+            raise ConfigurationError("dotmailer: max_file_bytes must be at least 1024")
+        self.max_file_bytes = max_file_bytes
+        self._auth = BasicAuth(username, password)
+        self._options: dict[str, Any] = {
+            "secrets": [username, password],
+            "timeout": timeout,
+            "retry": retry,
+            "allow_insecure": allow_insecure,
+        }
+        super().__init__(base_url=base_url, auth=self._auth, poll_interval=poll_interval, **self._options)
+
+    # -- the endpoint --------------------------------------------------------------------
+
+    def api(self) -> Transport:
+        """The transport for the account's endpoint, discovered on first use when no region was given."""
+        if self._discovery is not None:
+            self._discover(self._discovery)
+        return self.transport
+
+    def _discover(self, url: str) -> None:
+        """Read ``ApiEndpoint`` from account-info and move the transport there (reference/dotmailer.md §7)."""
+        info = structure(self.transport.json("GET", url), wire.AccountInfo)
+        endpoint = info.property("ApiEndpoint")
+        if not isinstance(endpoint, str) or not endpoint.strip():
+            raise ProviderError("account-info has no ApiEndpoint property", provider=self.name)
+        host = urlsplit(endpoint).hostname or ""
+        if host != urlsplit(url).hostname and not host.endswith((".dotdigital.com", ".dotmailer.com")):
+            raise ProviderError(f"account-info names an endpoint outside dotdigital: {host!r}", provider=self.name)
+        old = self.transport
+        self.transport = Transport(
+            self.name, endpoint.strip().rstrip("/"), auth=self._auth, error_parser=self.parse_error, **self._options
+        )
+        old.close()
+        self._discovery = None
+
+    @staticmethod
+    def parse_error(response: Any) -> tuple[str, str | None]:
+        """v2 ``{"message": "... ERROR_CODE"}``, v3 ``{"errorCode": ...}``; 404 bodies may not be JSON."""
+        body = response.json()
+        if not isinstance(body, dict):
+            raise ValueError("not an error object")
+        if "errorCode" in body:
+            return str(body.get("description") or body["errorCode"]), str(body["errorCode"])
+        try:
+            error = structure(body, wire.ApiError)
+        except Exception as exc:
+            raise ValueError("not a v2 error body") from exc
+        return error.message or (response.reason or f"HTTP {response.status_code}"), error.code
+
+    # -- imports -----------------------------------------------------------------------
+
+    def import_route(
+        self, subscriptions: tuple[ListSubscription, ...], route: str, extra: Mapping[str, Any] | None
+    ) -> ImportRoute:
+        book = None
+        for sub in subscriptions:
+            if sub.action is not SubscriptionAction.ADD_NO_FORCE:
+                raise UnsupportedAction(
+                    f"dotmailer cannot apply {sub.action.value!r} in a bulk import; {_IMPORT_ALTERNATIVES[sub.action]}"
+                )
+            book = self._book_id(sub.list_id)
+        merge = self._merge_option(extra)
+        known = {f.name.upper(): f for f in self.fields()}
+        limits = BatchLimits(max_items=MAX_ROWS, max_bytes=int(self.max_file_bytes * _FILL))
+        route_class = XlsxRoute if route == "xlsx" else CsvRoute
+        return route_class(self, limits, book, merge, known)
+
+    @staticmethod
+    def _merge_option(extra: Mapping[str, Any] | None) -> str:
+        options = dict(extra or {})
+        value = options.pop("mergeOption", DEFAULT_MERGE)
+        if options:
+            raise InvalidInput(f"dotmailer imports take only 'mergeOption' in extra, not {sorted(options)}")
+        if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < len(MERGE_OPTIONS):
+            return MERGE_OPTIONS[value]
+        if value not in MERGE_OPTIONS:
+            raise InvalidInput(f"mergeOption must be one of {MERGE_OPTIONS} or 0-2, got {value!r}", field="mergeOption")
+        return str(value)
+
+    def raw_status(self, job_id: str) -> wire.ContactImport:
+        """``GET /v2/contacts/import/{id}``, as the server wrote it."""
+        return structure(self.api().json("GET", f"/v2/contacts/import/{quote(job_id, safe='')}"), wire.ContactImport)
+
+    def fetch_status(self, job_id: str) -> ImportJob:
+        record = self.raw_status(job_id)
+        raw = record.status
+        if raw != "Finished":
+            return ImportJob(self.name, job_id, _STATUSES.get(raw, ImportStatus.UNKNOWN), raw)
+        try:
+            report = self.report(job_id)
+        except ProviderError as exc:
+            if exc.code != "ERROR_IMPORT_REPORT_NOT_FOUND":
+                raise
+            return ImportJob(self.name, job_id, ImportStatus.RUNNING, raw)  # finished, report not written yet
+        errored = report.faults
+        return ImportJob(
+            self.name,
+            job_id,
+            ImportStatus.COMPLETED_WITH_ERRORS if errored else ImportStatus.COMPLETED,
+            raw,
+            created=report.new_contacts,
+            updated=report.updated_contacts,
+            errored=errored,
+            finished_at=datetime.now(timezone.utc),
+            extra={"report": unstructure(report)},
+        )
+
+    def report(self, job_id: str) -> wire.ImportReport:
+        """``GET /v2/contacts/import/{id}/report``: the counts of a finished import."""
+        path = f"/v2/contacts/import/{quote(job_id, safe='')}/report"
+        return structure(self.api().json("GET", path), wire.ImportReport)
+
+    def part_errors(self, part: ImportJob) -> Iterator[ReportedError]:
+        """The rows of report-faults; ``Duplicate`` faults go to the repeated rows, in order."""
+        if part.status is ImportStatus.COMPLETED and not part.errored:
+            return
+        api = self.api()
+        response = api.request("GET", f"/v2/contacts/import/{quote(part.id, safe='')}/report-faults")
+        if response.content.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"{"):
+            message, code = self.parse_error(response)  # reference/dotmailer.md §3: JSON here is an error
+            raise ProviderError(message, provider=self.name, status=response.status_code, code=code)
+        duplicates = {email: list(at) for email, at in dict(part.extra.get("duplicates") or {}).items()}
+        for fault in parse_faults(response.content):
+            code = reason_code(fault.reason)
+            email = fault.email
+            position = None
+            if code == "Duplicate" and email is not None and duplicates.get(email.strip().lower()):
+                position = duplicates[email.strip().lower()].pop(0)
+            yield ReportedError(
+                email,
+                f"dotmailer did not import the row: {fault.reason}",
+                field="email" if code == "InvalidEmail" else None,
+                code=code,
+                position=position,
+            )
+
+    # -- lists, fields, contacts -----------------------------------------------------------
+
+    def _pages(self, path: str, cls: type[T]) -> Iterator[T]:
+        skip = 0
+        while True:
+            page = self.api().json("GET", path, params={"select": PAGE, "skip": skip}) or []
+            yield from (structure(item, cls) for item in page)
+            if len(page) < PAGE:
+                return
+            skip += PAGE
+
+    def iter_lists(self) -> Iterator[ContactList]:
+        for book in self._pages("/v2/address-books", wire.AddressBook):
+            yield ContactList(str(book.id), book.name)
+
+    def create_list(self, name: str) -> str:
+        if not name or len(name) > 128:
+            raise InvalidInput("dotmailer address book names are 1 to 128 characters", field="name")
+        body = unstructure(wire.AddressBook(id=0, name=name, visibility="Private"))
+        del body["id"]
+        return str(structure(self.api().json("POST", "/v2/address-books", json=body), wire.AddressBook).id)
+
+    def fields(self) -> list[FieldDefinition]:
+        found = self.api().json("GET", "/v2/data-fields") or []
+        return [
+            FieldDefinition(f.name, field_type_from_wire(f.type)) for f in (structure(i, wire.DataField) for i in found)
+        ]
+
+    def create_field(self, definition: FieldDefinition) -> FieldDefinition:
+        return self.create_data_field(wire_field_name(definition.name), definition.type)
+
+    def create_data_field(self, name: str, kind: FieldType) -> FieldDefinition:
+        """``POST /v2/data-fields``; a field that already exists is read back instead."""
+        body = unstructure(wire.DataField(name=name, type=field_type_to_wire(kind), visibility="Private"))
+        try:
+            created = structure(self.api().json("POST", "/v2/data-fields", json=body), wire.DataField)
+        except ProviderError as exc:
+            if exc.code != "ERROR_NON_UNIQUE_DATAFIELD":
+                raise
+            return next(f for f in self.fields() if f.name.upper() == name.upper())
+        return FieldDefinition(created.name, field_type_from_wire(created.type))
+
+    def same_field_type(self, stored: FieldType, wanted: FieldType) -> bool:
+        """dotmailer's Numeric holds integers too, and its Date holds dates and date-times."""
+        widen = {FieldType.NUMBER: FieldType.INTEGER, FieldType.DATETIME: FieldType.DATE}
+        return stored is wanted or widen.get(stored) is wanted
+
+    def _contact(self, email: str) -> wire.ApiContact | None:
+        try:
+            body = self.api().json("GET", f"/v2/contacts/{quote(email, safe='@')}")
+        except NotFound:
+            return None
+        return structure(body, wire.ApiContact)
+
+    def get_contact(self, email: str) -> Contact | None:
+        record = self._contact(Contact(email).email)
+        if record is None:
+            return None
+        return from_wire(record, {f.name.upper(): f for f in self.fields()})
+
+    def get_subscriptions(self, email: str) -> list[Membership]:
+        """The contact's address books; subscribed follows the contact's account-level status.
+
+        v2 has no per-contact read of list-level unsubscribes: a book the contact
+        unsubscribed from is not listed (docs/providers/dotmailer.rst).
+        """
+        record = self._contact(Contact(email).email)
+        if record is None or record.id is None:
+            return []
+        subscribed = record.status in (None, "Subscribed")
+        books = self._pages(f"/v2/contacts/{record.id}/address-books", wire.AddressBook)
+        return [Membership(str(book.id), subscribed) for book in books]
+
+    def apply_subscriptions(self, email: str, subscriptions: tuple[ListSubscription, ...]) -> None:
+        for sub in subscriptions:
+            book = self._book_id(sub.list_id)
+            if sub.action in (SubscriptionAction.ADD_NO_FORCE, SubscriptionAction.ADD_FORCE):
+                self._add(email, book, force=sub.action is SubscriptionAction.ADD_FORCE)
+            elif sub.action is SubscriptionAction.REMOVE:
+                record = self._contact(email)
+                if record is not None and record.id is not None:
+                    with contextlib.suppress(NotFound):  # not in the book: nothing to remove
+                        self.api().request("DELETE", f"/v2/address-books/{book}/contacts/{record.id}")
+            else:
+                body = {"email": email}
+                self.api().json("POST", f"/v2/address-books/{book}/contacts/unsubscribe", json=body, safe=True)
+
+    def _add(self, email: str, book: str, *, force: bool) -> None:
+        """Add to a book; a suppressed contact is left (addnoforce) or resubscribed with no challenge (addforce)."""
+        body = unstructure(wire.ApiContact(email=email))
+        for _ in range(3):
+            try:
+                self.api().json("POST", f"/v2/address-books/{book}/contacts", json=body, safe=True)
+                return
+            except ProviderError as exc:
+                if exc.code not in _SUPPRESSED:
+                    raise
+                if not force:
+                    return  # addnoforce: a suppressed contact stays as it is
+                path = (
+                    f"/v2/address-books/{book}/contacts/resubscribe-with-no-challenge"
+                    if exc.code == "ERROR_CONTACT_SUPPRESSEDFORADDRESSBOOK"
+                    else "/v2/contacts/resubscribe-with-no-challenge"
+                )
+                request = unstructure(wire.Resubscription(wire.ApiContact(email=email)))
+                result = structure(self.api().json("POST", path, json=request), wire.ResubscribeResult)
+                if result.status != "ContactAdded":
+                    message = f"dotmailer did not resubscribe {email}: {result.status}"
+                    raise ProviderError(message, provider=self.name, code=result.status) from None
+        raise ProviderError(f"dotmailer still reports {email} suppressed after resubscribing", provider=self.name)
+
+    @staticmethod
+    def _book_id(list_id: str) -> str:
+        if not list_id.isdigit():
+            raise InvalidInput(f"dotmailer address book ids are numbers, got {list_id!r}", field="list_id")
+        return list_id
