@@ -1,0 +1,399 @@
+"""SendGrid (v3 Marketing Campaigns) joined to the transport: routes, job status, lists, fields, subscriptions."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import json
+import os
+import re
+from collections.abc import Iterator, Mapping
+from typing import Any
+from urllib.parse import quote
+
+from urllib3.util.retry import Retry
+
+from contactsync.batching import Batch, BatchLimits
+from contactsync.errors import ConfigurationError, ProviderError, UnrepresentableValue
+from contactsync.http import BearerAuth
+from contactsync.model import (
+    Contact,
+    ContactList,
+    FieldDefinition,
+    FieldType,
+    ImportJob,
+    ImportStatus,
+    ListSubscription,
+    Membership,
+    SubscriptionAction,
+)
+from contactsync.provider import Capabilities, ImportRoute, Provider, ReportedError, merge_extra
+from contactsync.providers.sendgrid.errorsfile import parse_errors_file
+from contactsync.providers.sendgrid.membership import Memberships
+from contactsync.providers.sendgrid.translate import (
+    Booleans,
+    FieldBook,
+    contact_from_wire,
+    contact_to_wire,
+    converter,
+    field_type_from_wire,
+    field_type_to_wire,
+    infer_field_type,
+    is_reserved_name,
+    job_from_wire,
+)
+from contactsync.providers.sendgrid.wire import (
+    ContactRequest,
+    CreateField,
+    CreateList,
+    ErrorBody,
+    FieldDefinitions,
+    FieldRecord,
+    ImportRequest,
+    ImportResponse,
+    JobRecord,
+    ListPage,
+    ListRecord,
+    UpsertResponse,
+)
+
+__all__ = ["CsvRoute", "JsonRoute", "SendGridProvider"]
+
+JSON_LIMITS = BatchLimits(max_items=30_000, max_bytes=6_000_000, separator=1)
+"""reference/sendgrid.md §3: 30,000 contacts or 6 MB per upsert (6 MB read as 10^6 bytes, the safer reading)."""
+CSV_LIMITS = BatchLimits(max_items=1_000_000, max_bytes=5_000_000_000, overhead=1_000_000)
+"""reference/sendgrid.md §1: one million contacts or 5 GB per import (the overhead leaves room for the header)."""
+
+_FIELD_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,99}")
+"""reference/sendgrid.md §4: custom field names are letters, digits and _, starting with a letter or _."""
+
+_BASE_ACTIONS = frozenset({SubscriptionAction.ADD_FORCE, SubscriptionAction.ADD_NO_FORCE, SubscriptionAction.REMOVE})
+_NOTES = {
+    SubscriptionAction.UNSUBSCRIBE.value: (
+        "SendGrid has no per-list unsubscribe: use REMOVE to take the contact off the list, or connect with "
+        "unsubscribe_groups={list_id: asm_group_id} (a group suppression per list) or global_unsubscribe=True "
+        "(a global suppression)."
+    ),
+    SubscriptionAction.ADD_FORCE.value: (
+        "Deletes the contact's global suppression and the list's mapped group suppression, then adds it to the list."
+    ),
+    SubscriptionAction.ADD_NO_FORCE.value: "Adds to the list through the upsert's list_ids; suppressions stay.",
+    SubscriptionAction.REMOVE.value: "Deletes the list membership by contact id; the contact stays.",
+    "booleans": 'No boolean type: refused unless connected with booleans="text" or booleans="number".',
+}
+
+
+def _capabilities(unsubscribe: bool) -> Capabilities:
+    actions = _BASE_ACTIONS | {SubscriptionAction.UNSUBSCRIBE} if unsubscribe else _BASE_ACTIONS
+    return Capabilities(
+        actions=frozenset(actions),
+        field_types=frozenset({FieldType.TEXT, FieldType.NUMBER, FieldType.DATE}),
+        routes={"json": JSON_LIMITS, "csv": CSV_LIMITS},
+        file_route_from=JSON_LIMITS.max_items + 1,
+        notes=_NOTES,
+    )
+
+
+class _SendGridRoute(ImportRoute):
+    """What both routes share: the field book, creating missing custom fields, and subscription calls."""
+
+    def __init__(
+        self,
+        provider: SendGridProvider,
+        subscriptions: tuple[ListSubscription, ...],
+        extra: Mapping[str, Any] | None,
+        limits: BatchLimits,
+    ) -> None:
+        super().__init__(limits)
+        self.provider = provider
+        self.subscriptions = subscriptions
+        self.extra = extra
+        self.book = provider.field_book()
+        self.memberships = provider.memberships()
+        self.list_ids = Memberships.list_ids(subscriptions) or None
+
+    def to_wire(self, contact: Contact) -> ContactRequest:
+        """The upsert record, after creating any custom field the contact brings (typed from its value)."""
+        for name, value in contact.properties.items():
+            if is_reserved_name(name) or self.book.custom(name) is not None:
+                continue
+            kind = infer_field_type(name, value, self.provider.booleans)
+            if kind is None:
+                continue
+            if not _FIELD_NAME.fullmatch(name):
+                raise UnrepresentableValue(
+                    "SendGrid field names are letters, digits and _, not starting with a digit", field=name
+                )
+            self.book.add(self.provider.create_field_record(CreateField(name, kind)))
+        return contact_to_wire(contact, self.book, self.provider.booleans)
+
+    def part(self, job_id: str, batch: Batch) -> ImportJob:
+        """A freshly submitted job, before its first status fetch."""
+        return ImportJob(self.provider.name, job_id, ImportStatus.PENDING, "pending", requested=len(batch))
+
+
+class JsonRoute(_SendGridRoute):
+    """``PUT /v3/marketing/contacts``: up to 30,000 contacts as JSON; 202 with a job id."""
+
+    name = "json"
+
+    def __init__(
+        self, provider: SendGridProvider, subscriptions: tuple[ListSubscription, ...], extra: Mapping[str, Any] | None
+    ) -> None:
+        super().__init__(provider, subscriptions, extra, JSON_LIMITS)
+        meta = merge_extra({"list_ids": self.list_ids} if self.list_ids else {}, extra)
+        head = json.dumps(meta, separators=(",", ":"))[:-1]
+        self._head = (head + ("," if meta else "") + '"contacts":[').encode()
+        self.limits = BatchLimits(JSON_LIMITS.max_items, JSON_LIMITS.max_bytes, len(self._head) + 2, 1)
+
+    def encode(self, contact: Contact) -> bytes:
+        return json.dumps(converter.unstructure(self.to_wire(contact)), separators=(",", ":")).encode()
+
+    def submit(self, batch: Batch) -> ImportJob:
+        self.memberships.before_upsert(batch.emails, self.subscriptions)
+        body = self._head + b",".join(batch.items) + b"]}"
+        data = self.provider.transport.json(
+            "PUT", "/v3/marketing/contacts", data=body, headers={"Content-Type": "application/json"}
+        )
+        job_id = converter.structure(data, UpsertResponse).job_id
+        self.memberships.after_upsert(batch.emails, self.subscriptions)
+        return self.part(job_id, batch)
+
+
+class CsvRoute(_SendGridRoute):
+    """``PUT /v3/marketing/contacts/imports`` then a raw PUT of the gzipped CSV to the presigned ``upload_uri``.
+
+    Columns are field ids; a column appears when a contact first brings it, so rows
+    encoded earlier are padded with empty cells when their batch is sent.
+    """
+
+    name = "csv"
+
+    def __init__(
+        self, provider: SendGridProvider, subscriptions: tuple[ListSubscription, ...], extra: Mapping[str, Any] | None
+    ) -> None:
+        super().__init__(provider, subscriptions, extra, CSV_LIMITS)
+        self.columns: dict[str, int] = {}
+        """Wire key (reserved field name or custom field id) -> column number."""
+        self.ids: list[str] = []
+        self.names: list[str] = []
+        self._widths: list[tuple[int, int]] = []
+        """(first encoded item, columns then known): rows only ever gain columns."""
+        self._encoded = 0
+        self._sent = 0
+        self._column("email")
+
+    def _column(self, key: str) -> int:
+        at = self.columns.get(key)
+        if at is not None:
+            return at
+        record = self.book.by_id.get(key) or self.book.reserved.get(key)
+        if record is None:
+            raise UnrepresentableValue(
+                "the account lists no field id for this field, so the CSV route cannot map it; use route='json'",
+                field=key,
+            )
+        at = self.columns[key] = len(self.ids)
+        self.ids.append(record.id)
+        self.names.append(record.name)
+        self._widths.append((self._encoded, len(self.ids)))
+        return at
+
+    def encode(self, contact: Contact) -> bytes:
+        wire = converter.unstructure(self.to_wire(contact))
+        cells: dict[int, str] = {}
+        custom = wire.pop("custom_fields", None) or {}
+        for key, value in [*wire.items(), *custom.items()]:
+            if value == "" and not (key == "last_name" and contact.name):
+                # reference/sendgrid.md §1: what an empty CSV cell does is undocumented; refuse to guess it clears
+                raise UnrepresentableValue("the CSV route cannot clear a field; use route='json'", field=key)
+            cells[self._column(key)] = _cell(value)
+        row = [cells.get(i, "") for i in range(len(self.ids))]
+        out = io.StringIO()
+        csv.writer(out, lineterminator="\n").writerow(row)
+        self._encoded += 1
+        return out.getvalue().encode()
+
+    def _padded(self, batch: Batch) -> Iterator[bytes]:
+        width = len(self.ids)
+        for offset, item in enumerate(batch.items):
+            known = next(w for first, w in reversed(self._widths) if first <= self._sent + offset)
+            yield item if known == width else item[:-1] + b"," * (width - known) + b"\n"
+
+    def submit(self, batch: Batch) -> ImportJob:
+        self.memberships.before_upsert(batch.emails, self.subscriptions)
+        header = io.StringIO()
+        csv.writer(header, lineterminator="\n").writerow(self.names)
+        payload = gzip.compress(header.getvalue().encode() + b"".join(self._padded(batch)), compresslevel=5)
+        self._sent += len(batch)
+        request = ImportRequest(field_mappings=list(self.ids), list_ids=self.list_ids)
+        body = merge_extra(converter.unstructure(request), self.extra)
+        data = self.provider.transport.json("PUT", "/v3/marketing/contacts/imports", json=body)
+        answer = converter.structure(data, ImportResponse)
+        # The presigned URL is outside the API: the transport sends it no Authorization header.
+        headers = {h.header: h.value for h in answer.upload_headers}
+        self.provider.transport.request("PUT", answer.upload_uri, data=payload, headers=headers)
+        self.memberships.after_upsert(batch.emails, self.subscriptions)
+        return self.part(answer.job_id, batch)
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, float):
+        return repr(value)
+    return str(value)
+
+
+class SendGridProvider(Provider):
+    """SendGrid v3 Marketing Campaigns contacts, lists and suppressions.
+
+    ``booleans`` chooses how booleans are stored (SendGrid has none): refused by
+    default, ``"text"`` ("true"/"false") or ``"number"`` (1/0). UNSUBSCRIBE needs
+    ``unsubscribe_groups={list_id: asm_group_id}`` or ``global_unsubscribe=True``;
+    ``capabilities`` is computed for this configuration.
+    """
+
+    name = "sendgrid"
+    default_base_url = "https://api.sendgrid.com"
+    capabilities = _capabilities(unsubscribe=False)
+
+    def __init__(
+        self,
+        api_key: str | None = None,
+        *,
+        booleans: Booleans = None,
+        unsubscribe_groups: Mapping[str, int] | None = None,
+        global_unsubscribe: bool = False,
+        base_url: str | None = None,
+        timeout: float = 60.0,
+        retry: Retry | None = None,
+        poll_interval: float = 2.0,
+        allow_insecure: bool = False,
+    ) -> None:
+        key = api_key or os.environ.get("SENDGRID_API_KEY")
+        if not key:
+            raise ConfigurationError("sendgrid needs an API key: pass api_key= or set SENDGRID_API_KEY")
+        if booleans not in (None, "text", "number"):
+            raise ConfigurationError(f'sendgrid: booleans must be None, "text" or "number", not {booleans!r}')
+        super().__init__(
+            base_url=base_url or self.default_base_url,
+            auth=BearerAuth(key),
+            secrets=[key],
+            timeout=timeout,
+            retry=retry,
+            poll_interval=poll_interval,
+            allow_insecure=allow_insecure,
+        )
+        self.booleans: Booleans = booleans
+        self.unsubscribe_groups = {str(k): int(v) for k, v in (unsubscribe_groups or {}).items()}
+        self.global_unsubscribe = global_unsubscribe
+        # The actions this configuration applies exactly; an instance attribute shadowing the class default.
+        self.__dict__["capabilities"] = _capabilities(unsubscribe=bool(self.unsubscribe_groups) or global_unsubscribe)
+
+    # -- hooks ----------------------------------------------------------------------------
+
+    @staticmethod
+    def parse_error(response: Any) -> tuple[str, str | None]:
+        """``{"errors": [{"field", "message", ...}]}``: messages joined, the first field as the code."""
+        body = converter.structure(response.json(), ErrorBody)
+        if not body.errors:
+            raise ValueError("no errors in the body")
+        message = "; ".join(f"{e.field}: {e.message}" if e.field else e.message for e in body.errors)
+        first = body.errors[0]
+        return message, first.error_id or first.field
+
+    def import_route(
+        self, subscriptions: tuple[ListSubscription, ...], route: str, extra: Mapping[str, Any] | None
+    ) -> ImportRoute:
+        if route == "csv":
+            return CsvRoute(self, subscriptions, extra)
+        return JsonRoute(self, subscriptions, extra)
+
+    def fetch_status(self, job_id: str) -> ImportJob:
+        data = self.transport.json("GET", f"/v3/marketing/contacts/imports/{quote(job_id)}")
+        return job_from_wire(converter.structure(data, JobRecord))
+
+    def part_errors(self, part: ImportJob) -> Iterator[ReportedError]:
+        url = part.extra.get("errors_url") or self.fetch_status(part.id).extra.get("errors_url")
+        if not url:
+            return
+        # reference/sendgrid.md §6: likely presigned; the transport adds our key only to the API's own URLs.
+        response = self.transport.request("GET", self.transport.resolve(str(url)))
+        yield from parse_errors_file(response.content.decode("utf-8-sig", errors="replace"))
+
+    def iter_lists(self) -> Iterator[ContactList]:
+        url: str | None = "/v3/marketing/lists?page_size=1000"
+        while url:
+            page = converter.structure(self.transport.json("GET", self.transport.resolve(url)), ListPage)
+            yield from (ContactList(r.id, r.name) for r in page.result)
+            url = page.metadata.next if page.result else None
+
+    def create_list(self, name: str) -> str:
+        data = self.transport.json("POST", "/v3/marketing/lists", json=converter.unstructure(CreateList(name)))
+        return converter.structure(data, ListRecord).id
+
+    def field_book(self) -> FieldBook:
+        """The account's field definitions, fetched now."""
+        data = self.transport.json("GET", "/v3/marketing/field_definitions")
+        return FieldBook.from_wire(converter.structure(data, FieldDefinitions))
+
+    def fields(self) -> list[FieldDefinition]:
+        return [FieldDefinition(r.name, field_type_from_wire(r.field_type)) for r in self.field_book().by_id.values()]
+
+    def create_field_record(self, request: CreateField) -> FieldRecord:
+        """``POST /v3/marketing/field_definitions``; the stored record (with its id)."""
+        data = self.transport.json("POST", "/v3/marketing/field_definitions", json=converter.unstructure(request))
+        return converter.structure(data, FieldRecord)
+
+    def create_field(self, definition: FieldDefinition) -> FieldDefinition:
+        kind = field_type_to_wire(definition.type, self.booleans, definition.name)
+        record = self.create_field_record(CreateField(definition.name, kind))
+        return FieldDefinition(record.name, field_type_from_wire(record.field_type))
+
+    def same_field_type(self, stored: FieldType, wanted: FieldType) -> bool:
+        """Number serves integers, Date serves datetimes, and booleans go where the policy puts them."""
+        if wanted is FieldType.BOOLEAN:
+            return self.booleans is not None and stored is field_type_from_wire(
+                field_type_to_wire(wanted, self.booleans, "")
+            )
+        return stored is field_type_from_wire(field_type_to_wire(wanted, self.booleans, ""))
+
+    def memberships(self) -> Memberships:
+        """The subscription helper for this client's unsubscribe configuration."""
+        return Memberships(self.transport, self.unsubscribe_groups, self.global_unsubscribe)
+
+    def get_contact(self, email: str) -> Contact | None:
+        found = self.memberships().search([Contact(email).email])
+        if not found:
+            return None
+        return contact_from_wire(next(iter(found.values())), self.field_book())
+
+    def get_subscriptions(self, email: str) -> list[Membership]:
+        address = Contact(email).email
+        helper = self.memberships()
+        found = helper.search([address])
+        if not found:
+            return []
+        details = next(iter(found.values()))
+        globally = helper.is_globally_suppressed(address)
+        groups = helper.suppressed_groups(address) if self.unsubscribe_groups and not globally else set()
+        return [
+            Membership(list_id, subscribed=not globally and self.unsubscribe_groups.get(list_id) not in groups)
+            for list_id in details.list_ids
+        ]
+
+    def apply_subscriptions(self, email: str, subscriptions: tuple[ListSubscription, ...]) -> None:
+        helper = self.memberships()
+        helper.before_upsert([email], subscriptions)
+        list_ids = Memberships.list_ids(subscriptions)
+        if list_ids:
+            body = {"list_ids": list_ids, "contacts": [{"email": email}]}
+            answer = converter.structure(
+                self.transport.json("PUT", "/v3/marketing/contacts", json=body), UpsertResponse
+            )
+            job = self.wait(answer.job_id, timeout=600)
+            if job.status is not ImportStatus.COMPLETED:
+                raise ProviderError(
+                    f"adding {email} to lists {list_ids} ended {job.provider_status}", provider=self.name
+                )
+        helper.after_upsert([email], subscriptions)

@@ -1,0 +1,434 @@
+"""SendGrid's mapping: a cattrs converter for its field names, and pure functions to and from the model.
+
+The contact mapping needs the account's field definitions (:class:`FieldBook`): SendGrid
+writes custom fields keyed by id and reads them back keyed by name (reference/sendgrid.md §3).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from datetime import date, datetime, timezone
+from typing import Any, Literal
+
+import cattrs
+from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
+
+from contactsync.errors import UnrepresentableValue
+from contactsync.model import Contact, FieldType, ImportJob, ImportStatus, PropertyValue
+from contactsync.providers.sendgrid.wire import (
+    RESERVED_TEXT_FIELDS,
+    ContactDetails,
+    ContactRequest,
+    ErrorBody,
+    ErrorDetail,
+    FieldDefinitions,
+    FieldRecord,
+    ImportRequest,
+    ImportResults,
+    JobRecord,
+    JobType,
+    ListPage,
+    PageMetadata,
+    WireFieldType,
+)
+
+__all__ = [
+    "Booleans",
+    "FieldBook",
+    "converter",
+    "contact_from_wire",
+    "contact_to_wire",
+    "field_type_from_wire",
+    "field_type_to_wire",
+    "format_date",
+    "infer_field_type",
+    "job_from_wire",
+    "parse_timestamp",
+    "status_of",
+]
+
+Booleans = Literal["text", "number"] | None
+"""How booleans are stored, since SendGrid has no boolean type: refused (None), "true"/"false", or 1/0."""
+
+PROVIDER = "sendgrid"
+MAX_EXACT_INT = 2**53
+"""Number fields are JSON numbers; larger integers would not come back exactly."""
+
+RESERVED_LIMITS: Mapping[str, int] = {
+    "first_name": 50,
+    "last_name": 50,
+    "address_line_1": 100,
+    "address_line_2": 100,
+    "city": 60,
+    "state_province_region": 50,
+    "country": 50,
+    "external_id": 254,
+    "anonymous_id": 254,
+}
+"""maxLength of reserved fields (reference/sendgrid.md §3, ContactRequest)."""
+
+READ_ONLY_FIELDS = frozenset(
+    {
+        "email_domains",
+        "last_clicked",
+        "last_opened",
+        "last_emailed",
+        "singlesend_id",
+        "automation_id",
+        "created_at",
+        "updated_at",
+        "contact_id",
+    }
+)
+"""Reserved fields SendGrid computes itself (reference/sendgrid.md §4, read_only)."""
+
+_NAME_FIELDS = ("first_name", "last_name")
+
+
+# -- timestamps --------------------------------------------------------------------------
+
+_FRACTION = re.compile(r"\.\d+")
+
+
+def parse_timestamp(raw: str) -> datetime:
+    """Read ``YYYY-MM-DDTHH:MM:SSZ`` leniently (fractions, offsets, a bare date); naive means UTC."""
+    text = raw.strip().replace("Z", "+00:00").replace("z", "+00:00")
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        parsed = datetime.fromisoformat(_FRACTION.sub("", text, count=1))
+    return parsed.replace(tzinfo=timezone.utc) if parsed.tzinfo is None else parsed
+
+
+def format_timestamp(value: datetime) -> str:
+    """The wire form: UTC, whole seconds, ``Z`` (reference/sendgrid.md §2)."""
+    utc = value.astimezone(timezone.utc)
+    return f"{utc.year:04d}-{utc.month:02d}-{utc.day:02d}T{utc.hour:02d}:{utc.minute:02d}:{utc.second:02d}Z"
+
+
+def format_date(value: date) -> str:
+    """A Date field value: a datetime as itself, a date as midnight UTC."""
+    if isinstance(value, datetime):
+        return format_timestamp(value)
+    return f"{value.year:04d}-{value.month:02d}-{value.day:02d}T00:00:00Z"
+
+
+def _read_date(raw: Any) -> date:
+    moment = parse_timestamp(str(raw)).astimezone(timezone.utc)
+    if (moment.hour, moment.minute, moment.second, moment.microsecond) == (0, 0, 0, 0):
+        return moment.date()
+    return moment
+
+
+# -- the converter -------------------------------------------------------------------------
+
+
+def _lenient_int(value: Any, _: type) -> int:
+    # reference/sendgrid.md §2: counts are "number" in the spec; accept 3, 3.0 and "3".
+    if isinstance(value, bool):
+        raise ValueError(f"{value!r} is not a count")
+    return int(float(value)) if isinstance(value, str | float) else int(value)
+
+
+def _job_type(value: Any, _: type) -> JobType | str | None:
+    # reference/sendgrid.md §2: job_type values beyond the spec's are seen; keep unknown ones raw.
+    if value is None:
+        return None
+    try:
+        return JobType(value)
+    except ValueError:
+        return str(value)
+
+
+def _field_type(value: Any, _: type) -> WireFieldType:
+    for member in WireFieldType:
+        if str(value).lower() == member.value.lower():
+            return member
+    raise ValueError(f"unknown SendGrid field type {value!r}")
+
+
+def _make_converter() -> cattrs.Converter:
+    conv = cattrs.Converter()
+    conv.register_structure_hook(datetime, lambda v, _: parse_timestamp(v) if isinstance(v, str) else v)
+    conv.register_unstructure_hook(datetime, format_timestamp)
+    conv.register_structure_hook(int, _lenient_int)
+    conv.register_structure_hook(JobType | str | None, _job_type)
+    conv.register_structure_hook(WireFieldType, _field_type)
+    conv.register_unstructure_hook(WireFieldType, lambda v: v.value)
+    conv.register_unstructure_hook(JobType | str | None, lambda v: v.value if isinstance(v, JobType) else v)
+
+    for cls in (ContactRequest, ImportResults, JobRecord, ErrorBody, ErrorDetail):
+        conv.register_unstructure_hook(cls, make_dict_unstructure_fn(cls, conv, _cattrs_omit_if_default=True))
+    conv.register_unstructure_hook(
+        ImportRequest,
+        make_dict_unstructure_fn(
+            ImportRequest, conv, _cattrs_omit_if_default=True, file_type=override(omit_if_default=False)
+        ),
+    )
+
+    conv.register_structure_hook(
+        PageMetadata, make_dict_structure_fn(PageMetadata, conv, self_url=override(rename="self"))
+    )
+    conv.register_unstructure_hook(
+        PageMetadata,
+        make_dict_unstructure_fn(PageMetadata, conv, _cattrs_omit_if_default=True, self_url=override(rename="self")),
+    )
+    conv.register_structure_hook(
+        ListPage, make_dict_structure_fn(ListPage, conv, metadata=override(rename="_metadata"))
+    )
+    conv.register_unstructure_hook(
+        ListPage, make_dict_unstructure_fn(ListPage, conv, metadata=override(rename="_metadata"))
+    )
+
+    details = make_dict_structure_fn(ContactDetails, conv)
+    # reference/sendgrid.md §3 (REC-G): segment_ids comes back null although the spec requires an array.
+    conv.register_structure_hook(ContactDetails, lambda v, t: details({k: x for k, x in v.items() if x is not None}, t))
+    errors = make_dict_structure_fn(ErrorBody, conv)
+    # reference/sendgrid.md §2: the spec types one 400 body as {"errors": object}; accept both.
+    conv.register_structure_hook(
+        ErrorBody, lambda v, t: errors({**v, "errors": [v["errors"]]} if isinstance(v.get("errors"), dict) else v, t)
+    )
+    return conv
+
+
+converter = _make_converter()
+"""Structures and unstructures every record of :mod:`.wire` in SendGrid's exact shape."""
+
+
+# -- jobs -----------------------------------------------------------------------------------
+
+_TERMINAL = {
+    "completed": ImportStatus.COMPLETED,
+    "errored": ImportStatus.COMPLETED_WITH_ERRORS,
+    "failed": ImportStatus.FAILED,
+}
+
+
+def status_of(record: JobRecord) -> ImportStatus:
+    """DESIGN.md status table: ``pending`` is RUNNING once anything was processed, else PENDING."""
+    raw = record.status.lower()
+    if raw == "pending":
+        r = record.results
+        counted = r.created_count or r.updated_count or r.deleted_count or r.errored_count
+        return ImportStatus.RUNNING if counted else ImportStatus.PENDING
+    return _TERMINAL.get(raw, ImportStatus.UNKNOWN)
+
+
+def job_from_wire(record: JobRecord) -> ImportJob:
+    """One provider job as a part; the errors file URL rides in ``extra``."""
+    r = record.results
+    extra: dict[str, Any] = {"job_type": record.job_type}
+    if r.errors_url:
+        extra["errors_url"] = r.errors_url
+    return ImportJob(
+        provider=PROVIDER,
+        id=record.id,
+        status=status_of(record),
+        provider_status=record.status,
+        requested=r.requested_count,
+        created=r.created_count,
+        updated=r.updated_count,
+        errored=r.errored_count,
+        started_at=record.started_at,
+        finished_at=record.finished_at,
+        extra=extra,
+    )
+
+
+# -- fields ---------------------------------------------------------------------------------
+
+_FROM_WIRE = {
+    WireFieldType.TEXT: FieldType.TEXT,
+    WireFieldType.NUMBER: FieldType.NUMBER,
+    WireFieldType.DATE: FieldType.DATE,
+}
+
+
+def field_type_from_wire(kind: WireFieldType) -> FieldType:
+    """Our type for a SendGrid field type."""
+    return _FROM_WIRE[kind]
+
+
+def field_type_to_wire(kind: FieldType, booleans: Booleans, name: str) -> WireFieldType:
+    """The SendGrid type that holds ``kind``; booleans need an explicit policy."""
+    if kind is FieldType.TEXT:
+        return WireFieldType.TEXT
+    if kind in (FieldType.NUMBER, FieldType.INTEGER):
+        return WireFieldType.NUMBER
+    if kind in (FieldType.DATE, FieldType.DATETIME):
+        return WireFieldType.DATE
+    if booleans is None:
+        raise UnrepresentableValue(
+            'SendGrid has no boolean field type; connect with booleans="text" or booleans="number"', field=name
+        )
+    return WireFieldType.TEXT if booleans == "text" else WireFieldType.NUMBER
+
+
+def infer_field_type(name: str, value: PropertyValue, booleans: Booleans) -> WireFieldType | None:
+    """The field type a new custom field gets from its first value (None for None: nothing to create)."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return field_type_to_wire(FieldType.BOOLEAN, booleans, name)
+    if isinstance(value, int | float):
+        return WireFieldType.NUMBER
+    if isinstance(value, date):
+        return WireFieldType.DATE
+    return WireFieldType.TEXT
+
+
+class FieldBook:
+    """The account's field definitions: custom fields by name (case-insensitive) and by id."""
+
+    def __init__(self, custom: Iterable[FieldRecord] = (), reserved: Iterable[FieldRecord] = ()) -> None:
+        self.by_name: dict[str, FieldRecord] = {}
+        self.by_id: dict[str, FieldRecord] = {}
+        self.reserved: dict[str, FieldRecord] = {r.name: r for r in reserved}
+        for record in custom:
+            self.add(record)
+
+    @classmethod
+    def from_wire(cls, definitions: FieldDefinitions) -> FieldBook:
+        """A book from ``GET /v3/marketing/field_definitions``."""
+        return cls(definitions.custom_fields, definitions.reserved_fields)
+
+    def add(self, record: FieldRecord) -> None:
+        """Know one more custom field."""
+        self.by_name[record.name.lower()] = record
+        self.by_id[record.id] = record
+
+    def custom(self, name: str) -> FieldRecord | None:
+        """The custom field called ``name``, if any."""
+        return self.by_name.get(name.lower())
+
+
+def is_reserved_name(name: str) -> bool:
+    """True for names SendGrid keeps for its own fields (never a custom field)."""
+    return (
+        name in RESERVED_TEXT_FIELDS
+        or name in _NAME_FIELDS
+        or name in READ_ONLY_FIELDS
+        or name
+        in (
+            "email",
+            "alternate_emails",
+        )
+    )
+
+
+# -- contacts -------------------------------------------------------------------------------
+
+
+def _check_length(field: str, value: str) -> str:
+    limit = RESERVED_LIMITS.get(field)
+    if limit is not None and len(value) > limit:
+        raise UnrepresentableValue(f"SendGrid holds at most {limit} characters here, got {len(value)}", field=field)
+    return value
+
+
+def _split_name(name: str) -> tuple[str, str]:
+    # Our choice (docs/providers/sendgrid.rst): split at the first space; "" clears both.
+    if name.endswith(" "):
+        raise UnrepresentableValue("a name ending in a space cannot be split into first_name/last_name", field="name")
+    first, _, last = name.partition(" ")
+    return _check_length("first_name", first), _check_length("last_name", last)
+
+
+def _reserved_value(field: str, value: PropertyValue) -> str:
+    if value is None:
+        return ""  # reference/sendgrid.md §3 (REC-G): a reserved field set to "" is cleared
+    if not isinstance(value, str):
+        raise UnrepresentableValue(f"SendGrid's {field} is text, got {type(value).__name__}", field=field)
+    return _check_length(field, value)
+
+
+def _custom_value(record: FieldRecord, name: str, value: PropertyValue, booleans: Booleans) -> Any:
+    kind = record.field_type
+    if isinstance(value, bool):
+        if booleans == "text" and kind is WireFieldType.TEXT:
+            return "true" if value else "false"
+        if booleans == "number" and kind is WireFieldType.NUMBER:
+            return int(value)
+        raise UnrepresentableValue(
+            f"SendGrid has no boolean type and this client stores booleans as {booleans or 'nothing'}; "
+            f"the field is {kind.value}",
+            field=name,
+        )
+    if value is None:
+        if kind is WireFieldType.TEXT:
+            return (
+                ""  # reference/sendgrid.md §3: "" clears reserved fields; assumed alike for custom text (UNCONFIRMED)
+            )
+        raise UnrepresentableValue(f"SendGrid documents no way to clear a {kind.value} field", field=name)
+    if kind is WireFieldType.TEXT and isinstance(value, str):
+        return value
+    if kind is WireFieldType.NUMBER and isinstance(value, int | float):
+        if isinstance(value, int) and abs(value) > MAX_EXACT_INT:
+            raise UnrepresentableValue(f"{value} is too large for a SendGrid Number field to hold exactly", field=name)
+        return value  # reference/sendgrid.md §3: numbers sent as strings fail the job, so send JSON numbers
+    if kind is WireFieldType.DATE and isinstance(value, date):
+        if isinstance(value, datetime):
+            if value.tzinfo is None or value.utcoffset() is None:
+                raise UnrepresentableValue("SendGrid dates are instants: give the datetime a timezone", field=name)
+            if value.microsecond:
+                raise UnrepresentableValue("SendGrid dates keep whole seconds only", field=name)
+        return format_date(value)
+    raise UnrepresentableValue(f"the SendGrid field is {kind.value}, got {type(value).__name__}", field=name)
+
+
+def contact_to_wire(contact: Contact, book: FieldBook, booleans: Booleans = None) -> ContactRequest:
+    """One upsert record; raises UnrepresentableValue (naming the field) for what SendGrid cannot hold.
+
+    The name splits at its first space into first_name/last_name; properties named as
+    reserved fields go to them; the rest go to custom fields by id, which must exist in ``book``.
+    """
+    reserved: dict[str, Any] = {"email": contact.email}
+    if contact.name is not None:
+        reserved["first_name"], reserved["last_name"] = _split_name(contact.name) if contact.name else ("", "")
+    custom: dict[str, Any] = {}
+    for name, value in contact.properties.items():
+        if name in RESERVED_TEXT_FIELDS:
+            reserved[name] = _reserved_value(name, value)
+        elif name in _NAME_FIELDS:
+            if contact.name is not None:
+                raise UnrepresentableValue("set the name once: Contact.name fills first_name and last_name", field=name)
+            reserved[name] = _reserved_value(name, value)
+        elif name in READ_ONLY_FIELDS or name in ("email", "alternate_emails"):
+            raise UnrepresentableValue("SendGrid does not let this reserved field be written as a property", field=name)
+        else:
+            record = book.custom(name)
+            if record is None:
+                if value is None:
+                    continue  # nothing is stored under a field that does not exist, so nothing to clear
+                raise UnrepresentableValue("the SendGrid account has no custom field of this name", field=name)
+            custom[record.id] = _custom_value(record, name, value, booleans)
+    return ContactRequest(**reserved, custom_fields=custom or None)
+
+
+def _typed(record: FieldRecord | None, raw: Any) -> PropertyValue:
+    if record is None or raw is None:
+        return raw if isinstance(raw, str | int | float | bool) or raw is None else str(raw)
+    if record.field_type is WireFieldType.NUMBER:
+        if isinstance(raw, int | float) and not isinstance(raw, bool):
+            return raw
+        number = float(raw)
+        return int(number) if number.is_integer() and "." not in str(raw) else number
+    if record.field_type is WireFieldType.DATE:
+        return _read_date(raw)
+    return str(raw)
+
+
+def contact_from_wire(details: ContactDetails, book: FieldBook) -> Contact:
+    """The contact as read back: name from first/last name, set reserved fields and custom fields by name.
+
+    Unset values ("" on the wire) and the read-only fields SendGrid computes are left out.
+    """
+    first, last = details.first_name, details.last_name
+    name = f"{first} {last}" if last else (first or None)
+    properties: dict[str, PropertyValue] = {f: getattr(details, f) for f in RESERVED_TEXT_FIELDS if getattr(details, f)}
+    for field_name, raw in details.custom_fields.items():
+        if raw == "" or raw is None:
+            continue
+        properties[field_name] = _typed(book.custom(field_name), raw)
+    return Contact(details.email or "", name=name, properties=properties)

@@ -1,0 +1,731 @@
+"""An emulator of SendGrid's v3 Marketing Contacts API, written from reference/sendgrid.md and seed 002.
+
+Contacts, lists, custom fields (written by id, read back by name), import jobs that move
+``pending`` -> ``completed``/``errored``/``failed`` one step per status GET, the two-step CSV
+import with a stand-in presigned storage URL under ``/sendgrid-storage``, error files,
+and suppressions (global and group). Validation of values happens inside the job, as on
+SendGrid: an upsert answers 202 and the job reports the rows it rejected.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import hashlib
+import io
+import json
+import re
+import uuid
+from datetime import datetime, timezone
+from typing import Any, ClassVar
+
+from werkzeug.routing import Rule
+from werkzeug.wrappers import Request, Response
+
+from contactsync.sandbox.emulator import Emulator, json_response
+
+__all__ = ["SendGridEmulator"]
+
+STORAGE = "sendgrid-storage"
+"""The stand-in for the presigned S3 host: served outside the API's base URL."""
+MAX_UPSERT_CONTACTS = 30_000
+MAX_UPSERT_BYTES = 6_000_000  # reference/sendgrid.md §3: "6MB"; the strict reading
+MAX_IMPORT_CONTACTS = 1_000_000
+MAX_IMPORT_BYTES = 5_000_000_000
+MAX_CUSTOM_FIELDS = 500
+MAX_TEXT_BYTES = 32_766  # reference/sendgrid.md §4 (DOCS custom-fields.md)
+SEARCH_LIMIT = 100
+
+RESERVED: list[tuple[str, str, str, bool]] = [
+    ("_rf0_T", "first_name", "Text", False),
+    ("_rf1_T", "last_name", "Text", False),
+    ("_rf2_T", "email", "Text", False),
+    ("_rf3_T", "alternate_emails", "Text", False),
+    ("_rf4_T", "address_line_1", "Text", False),
+    ("_rf5_T", "address_line_2", "Text", False),
+    ("_rf6_T", "city", "Text", False),
+    ("_rf7_T", "state_province_region", "Text", False),
+    ("_rf8_T", "postal_code", "Text", False),
+    ("_rf9_T", "country", "Text", False),
+    ("_rf10_T", "phone_number", "Text", False),
+    ("_rf11_T", "whatsapp", "Text", False),
+    ("_rf12_T", "line", "Text", False),
+    ("_rf13_T", "facebook", "Text", False),
+    ("_rf14_T", "unique_name", "Text", False),
+    ("_rf15_T", "email_domains", "Text", True),
+    ("_rf16_D", "last_clicked", "Date", True),
+    ("_rf17_D", "last_opened", "Date", True),
+    ("_rf18_D", "last_emailed", "Date", True),
+    ("_rf19_T", "singlesend_id", "Text", True),
+    ("_rf20_T", "automation_id", "Text", True),
+    ("_rf21_D", "created_at", "Date", True),
+    ("_rf22_D", "updated_at", "Date", True),
+    ("_rf23_T", "contact_id", "Text", True),
+]
+"""reference/sendgrid.md §4: reserved field ids, identical in the spec and in recorded traffic."""
+
+WRITABLE = {name: fid for fid, name, _, read_only in RESERVED if not read_only and name != "alternate_emails"}
+STRING_FIELDS = [name for name in WRITABLE if name != "email"] + ["phone_number_id", "external_id", "anonymous_id"]
+IDENTIFIERS = ("email", "phone_number_id", "external_id", "anonymous_id")
+MAX_LENGTH = {
+    "email": 254,
+    "first_name": 50,
+    "last_name": 50,
+    "address_line_1": 100,
+    "address_line_2": 100,
+    "city": 60,
+    "state_province_region": 50,
+    "country": 50,
+    "external_id": 254,
+    "anonymous_id": 254,
+}
+
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+_PHONE = re.compile(r"\+?[0-9]{6,15}")
+_FIELD_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,99}")
+_US_DATE = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})")
+_NUMBER = re.compile(r"-?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _date(raw: Any) -> str | None:
+    """A Date value normalised as SendGrid reads it back (``...T23:03:03Z``), or None when invalid."""
+    if not isinstance(raw, str):
+        return None
+    text = raw.strip()
+    us = _US_DATE.fullmatch(text)  # reference/sendgrid.md §4: the CSV (UI) format MM/DD/YYYY
+    if us:
+        text = f"{us.group(3)}-{int(us.group(1)):02d}-{int(us.group(2)):02d}"
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _errors(*entries: tuple[str | None, str]) -> dict[str, Any]:
+    return {"errors": [{"field": field, "message": message} for field, message in entries]}
+
+
+class _RowError(Exception):
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+class SendGridEmulator(Emulator):
+    """SendGrid's contacts API in memory; ``state`` holds the whole account."""
+
+    name = "sendgrid"
+    prefixes: ClassVar[tuple[str, ...]] = (STORAGE,)
+    public_endpoints: ClassVar[frozenset[str]] = frozenset({"storage_upload", "storage_errors"})
+
+    def __init__(self, api_key: str = "SG.sandbox-api-key.0123456789") -> None:
+        self._api_key = api_key
+        super().__init__()
+
+    # -- Emulator -----------------------------------------------------------------------------
+
+    def initial_state(self) -> dict[str, Any]:
+        return {
+            "api_key": self._api_key,
+            "contacts": {},
+            "lists": {},
+            "fields": [],
+            "next_field": 1,
+            "jobs": {},
+            "global_suppressions": {},
+            "groups": {},
+            "group_suppressions": {},
+            "next_group": 1,
+        }
+
+    def credentials(self) -> dict[str, str]:
+        return {"api_key": self.state["api_key"]}
+
+    def rules(self) -> list[Rule]:
+        mc = "/v3/marketing"
+        return [
+            Rule(f"{mc}/contacts", methods=["PUT"], endpoint="upsert_contacts"),
+            Rule(f"{mc}/contacts/imports", methods=["PUT"], endpoint="import_contacts"),
+            Rule(f"{mc}/contacts/imports/<job_id>", methods=["GET"], endpoint="import_status"),
+            Rule(f"{mc}/contacts/search/emails", methods=["POST"], endpoint="search_emails"),
+            Rule(f"{mc}/field_definitions", methods=["GET"], endpoint="list_fields"),
+            Rule(f"{mc}/field_definitions", methods=["POST"], endpoint="create_field"),
+            Rule(f"{mc}/lists", methods=["GET"], endpoint="list_lists"),
+            Rule(f"{mc}/lists", methods=["POST"], endpoint="create_list"),
+            Rule(f"{mc}/lists/<list_id>", methods=["GET"], endpoint="get_list"),
+            Rule(f"{mc}/lists/<list_id>/contacts", methods=["DELETE"], endpoint="remove_from_list"),
+            Rule("/v3/asm/groups", methods=["POST"], endpoint="create_group"),
+            Rule("/v3/asm/groups", methods=["GET"], endpoint="list_groups"),
+            Rule("/v3/asm/groups/<gid>/suppressions", methods=["POST"], endpoint="add_group_suppressions"),
+            Rule("/v3/asm/groups/<gid>/suppressions/search", methods=["POST"], endpoint="search_group_suppressions"),
+            Rule("/v3/asm/groups/<gid>/suppressions/<email>", methods=["DELETE"], endpoint="delete_group_suppression"),
+            Rule("/v3/asm/suppressions/global", methods=["POST"], endpoint="add_global_suppressions"),
+            Rule("/v3/asm/suppressions/global/<email>", methods=["GET"], endpoint="get_global_suppression"),
+            Rule("/v3/asm/suppressions/global/<email>", methods=["DELETE"], endpoint="delete_global_suppression"),
+            Rule("/v3/asm/suppressions/<email>", methods=["GET"], endpoint="email_suppressions"),
+            Rule("/v3/suppression/unsubscribes", methods=["GET"], endpoint="list_unsubscribes"),
+            Rule(f"/{STORAGE}/uploads/<job_id>", methods=["PUT"], endpoint="storage_upload"),
+            Rule(f"/{STORAGE}/errors/<job_id>", methods=["GET"], endpoint="storage_errors"),
+        ]
+
+    def handle(self, request: Request, path: str) -> Response:
+        """Storage routes answer only under their own prefix, API routes only under ``/sendgrid``."""
+        storage = request.path.startswith(f"/{STORAGE}/")
+        if storage != path.startswith(f"/{STORAGE}/"):
+            path = f"/{STORAGE}{path}" if storage else "/not-found"
+        response = super().handle(request, path)
+        if not storage:  # reference/sendgrid.md §7: every API answer carries the rate-limit headers
+            response.headers.setdefault("X-RateLimit-Limit", "600")
+            response.headers.setdefault("X-RateLimit-Remaining", "599")
+            response.headers.setdefault("X-RateLimit-Reset", "60")
+        return response
+
+    def authenticate(self, request: Request) -> Response | None:
+        if request.headers.get("Authorization") == f"Bearer {self.state['api_key']}":
+            return None
+        return self.error(401, "authorization required")
+
+    def error(self, status: int, message: str) -> Response:
+        return json_response(_errors((None, message)), status)
+
+    def rate_limited(self, retry_after: int) -> Response:
+        # reference/sendgrid.md §7: the documented body; the reset as seconds, as observed (REC-G)
+        headers = {"X-RateLimit-Limit": "600", "X-RateLimit-Remaining": "0", "X-RateLimit-Reset": str(retry_after)}
+        return json_response(_errors((None, "too many requests")), 429, headers)
+
+    # -- helpers ------------------------------------------------------------------------------
+
+    def _api_url(self, request: Request, path: str) -> str:
+        return f"{request.host_url}{self.name}{path}"
+
+    def _signature(self, kind: str, job_id: str) -> str:
+        return hashlib.sha256(f"{kind}:{job_id}:{self.state['api_key']}".encode()).hexdigest()[:32]
+
+    def _storage_url(self, request: Request, kind: str, job_id: str) -> str:
+        return f"{request.host_url}{STORAGE}/{kind}/{job_id}?X-Amz-Signature={self._signature(kind, job_id)}"
+
+    @staticmethod
+    def _json(request: Request) -> Any:
+        try:
+            return json.loads(request.get_data() or b"null")
+        except ValueError:
+            return None
+
+    def _field_by_id(self) -> dict[str, dict[str, Any]]:
+        fields = {f["id"]: f for f in self.state["fields"]}
+        fields.update({fid: {"id": fid, "name": n, "field_type": t} for fid, n, t, _ in RESERVED})
+        return fields
+
+    def _missing_lists(self, list_ids: Any) -> Response | None:
+        if list_ids is None:
+            return None
+        if not isinstance(list_ids, list) or not all(isinstance(i, str) for i in list_ids):
+            return json_response(_errors(("list_ids", "list_ids must be an array of strings")), 400)
+        unknown = [i for i in list_ids if i not in self.state["lists"]]
+        if unknown:
+            return json_response(_errors(("list_ids", f"list {unknown[0]} does not exist")), 404)
+        return None
+
+    @staticmethod
+    def _key(contact: dict[str, Any]) -> str | None:
+        for kind in IDENTIFIERS:
+            value = contact.get(kind)
+            if isinstance(value, str) and value:
+                return value.lower() if kind == "email" else f"{kind}:{value}"
+        return None
+
+    def _details(self, stored: dict[str, Any], request: Request | None = None) -> dict[str, Any]:
+        """A stored contact as ``ContactDetails3``: reserved strings "" when unset, custom fields by name."""
+        names = {f["id"]: f["name"] for f in self.state["fields"]}
+        out: dict[str, Any] = {"id": stored["id"], "email": stored.get("email")}
+        out.update({name: stored.get(name, "") for name in STRING_FIELDS})
+        out["alternate_emails"] = stored.get("alternate_emails", [])
+        out["list_ids"] = list(stored["list_ids"])
+        out["segment_ids"] = None  # reference/sendgrid.md §3 (REC-G): null although the spec says array
+        out["custom_fields"] = {names[fid]: value for fid, value in stored["custom"].items() if fid in names}
+        out["created_at"] = stored["created_at"]
+        out["updated_at"] = stored["updated_at"]
+        if request is not None:
+            out["_metadata"] = {"self": self._api_url(request, f"/v3/marketing/contacts/{stored['id']}")}
+        return out
+
+    def contacts(self, list_id: str | None = None) -> list[dict[str, Any]]:
+        """Stored contacts as SendGrid reads them back, optionally only the members of ``list_id``."""
+        with self.lock:
+            return [
+                self._details(c) for c in self.state["contacts"].values() if list_id is None or list_id in c["list_ids"]
+            ]
+
+    # -- values -------------------------------------------------------------------------------
+
+    def _reserved(self, name: str, value: Any) -> str:
+        if not isinstance(value, str):
+            raise _RowError(name, f"{name} must be a string")
+        limit = MAX_LENGTH.get(name)
+        if limit is not None and len(value) > limit:
+            raise _RowError(name, f"{name} is longer than {limit} characters")
+        if name == "phone_number" and value and not _PHONE.fullmatch(re.sub(r"[\s().-]", "", value)):
+            raise _RowError(name, f"phone_number '{value}' is not valid")
+        return value
+
+    @staticmethod
+    def _custom(field: dict[str, Any], value: Any, from_csv: bool) -> Any:
+        kind, name = field["field_type"], field["name"]
+        if kind == "Number":
+            if from_csv and isinstance(value, str) and _NUMBER.fullmatch(value.strip()):
+                text = value.strip()
+                return int(text) if re.fullmatch(r"-?\d+", text) else float(text)
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                return value
+            # reference/sendgrid.md §3: Number values sent as strings fail in the job
+            raise _RowError(name, f"invalid value for Number field {name}")
+        if kind == "Date":
+            normalised = _date(value)
+            if normalised is None:
+                raise _RowError(name, f"invalid date for field {name}")
+            return normalised
+        if not isinstance(value, str):
+            raise _RowError(name, f"value for Text field {name} must be a string")
+        if len(value.encode()) > MAX_TEXT_BYTES:
+            raise _RowError(name, f"value for {name} is longer than {MAX_TEXT_BYTES} bytes")
+        return value
+
+    def _apply(self, record: dict[str, Any], custom: dict[str, Any], list_ids: list[str], from_csv: bool) -> bool:
+        """Validate one contact and store it (all or nothing). True when it was created."""
+        email = record.get("email")
+        if isinstance(email, str):
+            email = email.strip().lower()  # reference/sendgrid.md §3: emails are stored lower-cased
+            if not _EMAIL.fullmatch(email) or len(email) > 254:
+                raise _RowError("email", f"email '{record['email']}' is not valid")
+            record["email"] = email
+        key = self._key(record)
+        if key is None:
+            raise _RowError("email", "at least one identifier is required")
+        fields = self._field_by_id()
+        # Unknown keys are ignored, as SendGrid ignores ``listIds`` (reference/sendgrid.md §8)
+        reserved: dict[str, Any] = {
+            name: self._reserved(name, value) for name, value in record.items() if name in STRING_FIELDS
+        }
+        alternates = record.get("alternate_emails")
+        if alternates is not None:
+            if (
+                not isinstance(alternates, list)
+                or len(alternates) > 5
+                or not all(_EMAIL.fullmatch(str(a)) for a in alternates)
+            ):
+                raise _RowError("alternate_emails", "alternate_emails must be up to 5 valid emails")
+            reserved["alternate_emails"] = [str(a).lower() for a in alternates]
+        values = {}
+        for fid, value in custom.items():
+            field = fields.get(fid)
+            if field is None or fid.startswith("_rf"):
+                raise _RowError(fid, "invalid custom field ids supplied")
+            values[fid] = self._custom(field, value, from_csv)
+        stored = self.state["contacts"].get(key)
+        created = stored is None
+        now = _now()
+        if stored is None:
+            stored = {"id": str(uuid.uuid4()), "custom": {}, "list_ids": [], "created_at": now}
+            self.state["contacts"][key] = stored
+        if email:
+            stored["email"] = email
+        stored.update(reserved)
+        for fid, value in values.items():
+            if value == "":  # our choice (UNCONFIRMED): "" clears a custom Text field
+                stored["custom"].pop(fid, None)
+            else:
+                stored["custom"][fid] = value
+        stored["list_ids"].extend(i for i in list_ids if i not in stored["list_ids"])
+        stored["updated_at"] = now
+        return created
+
+    # -- jobs ---------------------------------------------------------------------------------
+
+    def _new_job(self, job_input: dict[str, Any], requested: int | None) -> str:
+        job_id = str(uuid.uuid4())
+        results = {} if requested is None else {"requested_count": requested}
+        self.state["jobs"][job_id] = {
+            "id": job_id,
+            "status": "pending",
+            "job_type": "upsert_contacts",  # reference/sendgrid.md §2: the value seen on the wire
+            "results": results,
+            "started_at": _now(),
+            "input": job_input,
+            "polls": 0,
+            "outcome": None,
+            "errors": [],
+        }
+        return job_id
+
+    def _process(self, job: dict[str, Any]) -> None:
+        """Apply the job's contacts; rows that fail validation are kept out and reported."""
+        job_input = job.pop("input")
+        list_ids = job_input.get("list_ids") or []
+        created = updated = 0
+        errors: list[list[str]] = job["errors"]
+        if job_input["kind"] == "json":
+            rows = [(i + 1, dict(c), False) for i, c in enumerate(job_input["contacts"])]
+        else:
+            parsed = self._csv_rows(job_input)
+            if isinstance(parsed, str):
+                job["outcome"] = "failed"
+                job["results"] = {}
+                errors.append(["", "", "", parsed])
+                return
+            rows = parsed
+        for number, record, from_csv in rows:
+            custom = record.pop("custom_fields", None) or {}
+            try:
+                if not isinstance(custom, dict):
+                    raise _RowError("custom_fields", "invalid input")
+                if self._apply(record, custom, list_ids, from_csv):
+                    created += 1
+                else:
+                    updated += 1
+            except _RowError as exc:
+                errors.append([str(number), str(record.get("email") or ""), exc.field, exc.message])
+        failed = len(errors)
+        job["results"] = {
+            k: v
+            for k, v in {
+                "requested_count": len(rows),
+                "created_count": created,
+                "updated_count": updated,
+                "errored_count": failed,
+            }.items()
+            if v  # reference/sendgrid.md §2: a count that is zero is absent
+        }
+        job["outcome"] = "completed" if not failed else ("failed" if failed == len(rows) else "errored")
+
+    def _csv_rows(self, job_input: dict[str, Any]) -> list[tuple[int, dict[str, Any], bool]] | str:
+        """The uploaded rows as upsert records, or why the whole file is unprocessable."""
+        mappings: list[str | None] = job_input["field_mappings"]
+        if not any(m in (WRITABLE["email"],) for m in mappings):
+            return "At least one identifier is required for a successful import"
+        reader = csv.reader(io.StringIO(job_input["text"]))
+        header = next(reader, None)
+        if header is None or len(header) != len(mappings):
+            return "Failed to preprocess input csv: the field mapping doesn't match the CSV"
+        fields = self._field_by_id()
+        rows = []
+        for number, cells in enumerate(reader, start=1):
+            record: dict[str, Any] = {"custom_fields": {}}
+            if len(cells) != len(mappings):
+                record["custom_fields"] = None  # reported below as an invalid row
+            for fid, cell in zip(mappings, cells, strict=False):
+                if fid is None or cell == "":
+                    continue  # a skipped column; an empty cell leaves the stored value (our reading)
+                if fid.startswith("_rf"):
+                    record[fields[fid]["name"]] = cell
+                else:
+                    record["custom_fields"][fid] = cell
+            rows.append((number, record, True))
+        return rows
+
+    def import_status(self, request: Request, job_id: str) -> Response:
+        job = self.state["jobs"].get(job_id)
+        if job is None:
+            return json_response(_errors((None, "job not found")), 404)
+        ready = job["input"] is None or job["input"].get("kind") == "json" or job["input"].get("text") is not None
+        if job["status"] == "pending" and ready:
+            job["polls"] += 1
+            if job["polls"] == 2:
+                self._process(job)  # counts appear while the status is still pending
+            elif job["polls"] >= 3:
+                job["status"] = job["outcome"]
+                job["finished_at"] = _now()
+                if job["errors"]:
+                    job["results"]["errors_url"] = self._storage_url(request, "errors", job_id)
+        body = {k: job[k] for k in ("id", "status", "job_type", "results", "started_at", "finished_at") if k in job}
+        return json_response(body)
+
+    def storage_errors(self, request: Request, job_id: str) -> Response:
+        """The errors file (our format, SendGrid's is undocumented): row, email, field, error_message."""
+        refused = self._presigned(request, "errors", job_id)
+        if refused is not None:
+            return refused
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(["row", "email", "field", "error_message"])
+        writer.writerows(self.state["jobs"][job_id]["errors"])
+        return Response(out.getvalue(), content_type="text/csv")
+
+    def _presigned(self, request: Request, kind: str, job_id: str) -> Response | None:
+        """S3's answers for a presigned URL: a second auth mechanism, a bad signature, a missing header."""
+        if "Authorization" in request.headers:
+            return _s3_error(400, "InvalidArgument", "Only one auth mechanism allowed")
+        if job_id not in self.state["jobs"] or request.args.get("X-Amz-Signature") != self._signature(kind, job_id):
+            return _s3_error(403, "SignatureDoesNotMatch", "The request signature we calculated does not match")
+        return None
+
+    # -- contacts -----------------------------------------------------------------------------
+
+    def upsert_contacts(self, request: Request) -> Response:
+        raw = request.get_data()
+        if len(raw) > MAX_UPSERT_BYTES:
+            return json_response(_errors(("", "request body is larger than 6MB")), 413)
+        body = self._json(request)
+        if not isinstance(body, dict) or not isinstance(body.get("contacts"), list) or not body["contacts"]:
+            return json_response(_errors(("contacts", "contacts is required and must hold at least one contact")), 400)
+        contacts = body["contacts"]
+        if len(contacts) > MAX_UPSERT_CONTACTS:
+            return json_response(_errors(("contacts", f"at most {MAX_UPSERT_CONTACTS} contacts per request")), 400)
+        refused = self._missing_lists(body.get("list_ids"))
+        if refused is not None:
+            return refused
+        for index, contact in enumerate(contacts):
+            if not isinstance(contact, dict) or not isinstance(contact.get("custom_fields", {}), dict):
+                return json_response(_errors(("", "invalid input")), 400)  # reference/sendgrid.md §8 (csharp#1021)
+            email = contact.get("email")
+            # reference/sendgrid.md §3 (REC-G): an invalid email is refused at once with a 400
+            if email is not None and (not isinstance(email, str) or not _EMAIL.fullmatch(email.strip())):
+                return json_response(_errors((f"contacts[{index}].email", f"email '{email}' is not valid")), 400)
+            if self._key(contact) is None:
+                return json_response(_errors((f"contacts[{index}]", "at least one identifier is required")), 400)
+        job_input = {"kind": "json", "contacts": contacts, "list_ids": body.get("list_ids") or []}
+        return json_response({"job_id": self._new_job(job_input, len(contacts))}, 202)
+
+    def import_contacts(self, request: Request) -> Response:
+        body = self._json(request)
+        if not isinstance(body, dict) or body.get("file_type") != "csv":
+            return json_response(_errors(("file_type", "file_type must be csv")), 400)
+        mappings = body.get("field_mappings")
+        if not isinstance(mappings, list) or not mappings:
+            return json_response(_errors(("field_mappings", "field_mappings needs at least one item")), 400)
+        known = self._field_by_id()
+        unknown = [m for m in mappings if m is not None and m not in known]
+        if unknown:
+            return json_response(_errors(("field_mappings", f"invalid field id {unknown[0]!r}")), 400)
+        refused = self._missing_lists(body.get("list_ids"))
+        if refused is not None:
+            return refused
+        job_input = {"kind": "csv", "field_mappings": mappings, "list_ids": body.get("list_ids") or [], "text": None}
+        job_id = self._new_job(job_input, None)
+        headers = [
+            {"header": "x-amz-server-side-encryption", "value": "aws:kms"},  # reference/sendgrid.md §1
+            {"header": "x-amz-meta-import-job", "value": job_id},  # our own, to prove every pair is sent
+        ]
+        self.state["jobs"][job_id]["upload_headers"] = headers
+        upload_uri = self._storage_url(request, "uploads", job_id)
+        return json_response({"job_id": job_id, "upload_uri": upload_uri, "upload_headers": headers})
+
+    def storage_upload(self, request: Request, job_id: str) -> Response:
+        """The presigned PUT: raw body (gzip allowed), every returned header, no Authorization."""
+        refused = self._presigned(request, "uploads", job_id)
+        if refused is not None:
+            return refused
+        job = self.state["jobs"][job_id]
+        for pair in job.get("upload_headers", []):
+            if request.headers.get(pair["header"]) != pair["value"]:
+                return _s3_error(403, "AccessDenied", f"missing or wrong header {pair['header']}")
+        if job["input"] is None or job["input"].get("text") is not None:
+            return _s3_error(403, "AccessDenied", "this upload URL was already used")
+        data = request.get_data()
+        if data[:2] == b"\x1f\x8b":
+            data = gzip.decompress(data)
+        if len(data) > MAX_IMPORT_BYTES:
+            return _s3_error(400, "EntityTooLarge", "Your proposed upload exceeds the maximum allowed size")
+        text = data.decode("utf-8-sig", errors="replace")
+        if text.count("\n") > MAX_IMPORT_CONTACTS + 1:
+            text = "\n"  # processed as unprocessable: the job fails
+        job["input"]["text"] = text
+        return Response(b"", status=200, headers={"ETag": f'"{hashlib.md5(data).hexdigest()}"'})
+
+    def search_emails(self, request: Request) -> Response:
+        body = self._json(request)
+        emails = body.get("emails") if isinstance(body, dict) else None
+        if not isinstance(emails, list) or not emails or len(emails) > SEARCH_LIMIT:
+            return json_response(_errors(("emails", f"emails must hold 1 to {SEARCH_LIMIT} addresses")), 400)
+        if not all(isinstance(e, str) and _EMAIL.fullmatch(e.strip()) for e in emails):
+            return json_response(_errors(("emails", "one or more emails are not valid")), 400)
+        result: dict[str, Any] = {}
+        for email in emails:
+            stored = self.state["contacts"].get(email.strip().lower())
+            result[email] = {"contact": self._details(stored, request)} if stored else {"error": "contact not found"}
+        if all("error" in hit for hit in result.values()):
+            return json_response(_errors(("emails", "no contacts found")), 404)
+        return json_response({"result": result})
+
+    # -- fields -------------------------------------------------------------------------------
+
+    def list_fields(self, request: Request) -> Response:
+        reserved = [{"id": i, "name": n, "field_type": t, "read_only": ro} for i, n, t, ro in RESERVED]
+        custom = [
+            {**f, "_metadata": {"self": self._api_url(request, f"/v3/marketing/field_definitions/{f['id']}")}}
+            for f in self.state["fields"]
+        ]
+        metadata = {"self": self._api_url(request, "/v3/marketing/field_definitions")}
+        return json_response({"custom_fields": custom, "reserved_fields": reserved, "_metadata": metadata})
+
+    def create_field(self, request: Request) -> Response:
+        body = self._json(request)
+        name = body.get("name") if isinstance(body, dict) else None
+        kind = body.get("field_type") if isinstance(body, dict) else None
+        if not isinstance(name, str) or not _FIELD_NAME.fullmatch(name):
+            return json_response(
+                _errors(("name", "name must be letters, digits and _, starting with a letter or _")), 400
+            )
+        if kind not in ("Text", "Number", "Date"):
+            return json_response(_errors(("field_type", "field_type must be Text, Number or Date")), 400)
+        taken = {f["name"].lower() for f in self.state["fields"]} | {n.lower() for _, n, _, _ in RESERVED}
+        if name.lower() in taken:
+            return json_response(_errors(("name", f"a field named {name} already exists")), 400)
+        if len(self.state["fields"]) >= MAX_CUSTOM_FIELDS:
+            return json_response(_errors(("", f"at most {MAX_CUSTOM_FIELDS} custom fields")), 400)
+        field = {"id": f"e{self.state['next_field']}_{kind[0]}", "name": name, "field_type": kind}
+        self.state["next_field"] += 1
+        self.state["fields"].append(field)
+        url = self._api_url(request, f"/v3/marketing/field_definitions/{field['id']}")
+        return json_response({**field, "_metadata": {"self": url}})
+
+    # -- lists --------------------------------------------------------------------------------
+
+    def _list_body(self, request: Request, record: dict[str, Any]) -> dict[str, Any]:
+        count = sum(1 for c in self.state["contacts"].values() if record["id"] in c["list_ids"])
+        url = self._api_url(request, f"/v3/marketing/lists/{record['id']}")
+        return {**record, "contact_count": count, "_metadata": {"self": url}}
+
+    def create_list(self, request: Request) -> Response:
+        body = self._json(request)
+        name = body.get("name") if isinstance(body, dict) else None
+        if not isinstance(name, str) or not name.strip():
+            return json_response(_errors(("name", "name is required")), 400)
+        record = {"id": str(uuid.uuid4()), "name": name}
+        self.state["lists"][record["id"]] = record
+        return json_response({**record, "contact_count": 0}, 201)
+
+    def get_list(self, request: Request, list_id: str) -> Response:
+        record = self.state["lists"].get(list_id)
+        if record is None:
+            return json_response(_errors(("list_id", "list not found")), 404)
+        return json_response(self._list_body(request, record))
+
+    def list_lists(self, request: Request) -> Response:
+        try:
+            size = int(request.args.get("page_size", "100"))
+            start = int(request.args.get("page_token") or "0")
+        except ValueError:
+            return json_response(_errors(("page_token", "invalid page_size or page_token")), 400)
+        if not 1 <= size <= 1000:
+            return json_response(_errors(("page_size", "page_size must be between 1 and 1000")), 400)
+        records = list(self.state["lists"].values())
+        page = records[start : start + size]
+        base = "/v3/marketing/lists"
+        metadata: dict[str, Any] = {
+            "self": self._api_url(request, f"{base}?page_size={size}&page_token={start}"),
+            "count": len(records),
+        }
+        if start + size < len(records):
+            metadata["next"] = self._api_url(request, f"{base}?page_size={size}&page_token={start + size}")
+        if start:
+            metadata["prev"] = self._api_url(request, f"{base}?page_size={size}&page_token={max(start - size, 0)}")
+        result = [{**r, "contact_count": 0} for r in page]
+        return json_response({"result": result, "_metadata": metadata})
+
+    def remove_from_list(self, request: Request, list_id: str) -> Response:
+        if list_id not in self.state["lists"]:
+            return json_response(_errors(("list_id", "list not found")), 404)
+        ids = [i for i in request.args.get("contact_ids", "").split(",") if i]
+        if not ids:
+            return json_response(_errors(("contact_ids", "contact_ids is required")), 400)
+        by_id = {c["id"]: c for c in self.state["contacts"].values()}
+        if any(i not in by_id for i in ids):
+            return json_response(_errors(("contact_ids", "one or more contact IDs do not exist")), 404)
+        for contact_id in ids:
+            members = by_id[contact_id]["list_ids"]
+            if list_id in members:
+                members.remove(list_id)
+        return json_response({"job_id": str(uuid.uuid4())}, 202)
+
+    # -- suppressions -------------------------------------------------------------------------
+
+    def _recipients(self, request: Request) -> list[str] | None:
+        body = self._json(request)
+        emails = body.get("recipient_emails") if isinstance(body, dict) else None
+        if not isinstance(emails, list) or not all(isinstance(e, str) for e in emails):
+            return None
+        return [e.strip().lower() for e in emails]
+
+    def create_group(self, request: Request) -> Response:
+        body = self._json(request)
+        name = body.get("name") if isinstance(body, dict) else None
+        if not isinstance(name, str) or not 1 <= len(name) <= 30:
+            return json_response(_errors(("name", "name is required, at most 30 characters")), 400)
+        gid = self.state["next_group"]
+        self.state["next_group"] += 1
+        group = {"id": gid, "name": name, "description": str(body.get("description", ""))[:100], "is_default": False}
+        self.state["groups"][str(gid)] = group
+        self.state["group_suppressions"][str(gid)] = {}
+        return json_response(group, 201)
+
+    def list_groups(self, request: Request) -> Response:
+        return json_response(list(self.state["groups"].values()))
+
+    def add_group_suppressions(self, request: Request, gid: str) -> Response:
+        emails = self._recipients(request)
+        if emails is None:
+            return json_response(_errors(("recipient_emails", "recipient_emails is required")), 400)
+        # reference/sendgrid.md §5: suppressions for a group that does not exist go to the global list
+        target = self.state["group_suppressions"].get(gid, self.state["global_suppressions"])
+        stamp = int(datetime.now(timezone.utc).timestamp())
+        for email in emails:
+            target.setdefault(email, stamp)
+        return json_response({"recipient_emails": emails}, 201)
+
+    def search_group_suppressions(self, request: Request, gid: str) -> Response:
+        emails = self._recipients(request)
+        if emails is None:
+            return json_response(_errors(("recipient_emails", "recipient_emails is required")), 400)
+        suppressed = self.state["group_suppressions"].get(gid, {})
+        return json_response([e for e in emails if e in suppressed])
+
+    def delete_group_suppression(self, request: Request, gid: str, email: str) -> Response:
+        self.state["group_suppressions"].get(gid, {}).pop(email.lower(), None)
+        return Response(status=204)
+
+    def add_global_suppressions(self, request: Request) -> Response:
+        emails = self._recipients(request)
+        if emails is None:
+            return json_response(_errors(("recipient_emails", "recipient_emails is required")), 400)
+        stamp = int(datetime.now(timezone.utc).timestamp())
+        for email in emails:
+            self.state["global_suppressions"].setdefault(email, stamp)
+        return json_response({"recipient_emails": emails}, 201)
+
+    def get_global_suppression(self, request: Request, email: str) -> Response:
+        address = email.lower()
+        return json_response({"recipient_email": address} if address in self.state["global_suppressions"] else {})
+
+    def delete_global_suppression(self, request: Request, email: str) -> Response:
+        self.state["global_suppressions"].pop(email.lower(), None)
+        return Response(status=204)
+
+    def email_suppressions(self, request: Request, email: str) -> Response:
+        address = email.lower()
+        groups = [
+            {**group, "suppressed": address in self.state["group_suppressions"].get(gid, {})}
+            for gid, group in self.state["groups"].items()
+        ]
+        return json_response({"suppressions": groups})
+
+    def list_unsubscribes(self, request: Request) -> Response:
+        try:
+            limit = int(request.args.get("limit", "500"))
+            offset = int(request.args.get("offset", "0"))
+        except ValueError:
+            return json_response(_errors(("limit", "invalid limit or offset")), 400)
+        entries = [{"created": t, "email": e} for e, t in self.state["global_suppressions"].items()]
+        return json_response(entries[offset : offset + limit])
+
+
+def _s3_error(status: int, code: str, message: str) -> Response:
+    body = f"<?xml version='1.0' encoding='UTF-8'?><Error><Code>{code}</Code><Message>{message}</Message></Error>"
+    return Response(body, status=status, content_type="application/xml")
