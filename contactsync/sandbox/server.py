@@ -4,17 +4,23 @@ from __future__ import annotations
 
 import collections
 import importlib
+import logging
+import socket
 import threading
+import time
 from collections.abc import Iterable
 from typing import Any
 
 import attrs
-from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
 from contactsync.sandbox.emulator import Emulator
+from contactsync.sandbox.faults import Faults
 
 __all__ = ["EMULATORS", "RecordedRequest", "Sandbox"]
+
+log = logging.getLogger("contactsync.sandbox")
 
 EMULATORS = {
     "mailjet": "contactsync.sandbox.mailjet:MailjetEmulator",
@@ -29,6 +35,15 @@ def _emulator_class(name: str) -> type[Emulator]:
     return cls
 
 
+class _RequestHandler(WSGIRequestHandler):
+    """Keeps connections alive (HTTP/1.1) and logs requests to ``contactsync.sandbox`` instead of stderr."""
+
+    protocol_version = "HTTP/1.1"
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        log.info("%s %s -> %s", self.command, self.path, code)
+
+
 @attrs.frozen
 class RecordedRequest:
     """One request the sandbox received (headers included), for assertions."""
@@ -37,6 +52,7 @@ class RecordedRequest:
     path: str
     query: str
     headers: dict[str, str]
+    fault: str | None = None
 
 
 class Sandbox:
@@ -44,10 +60,19 @@ class Sandbox:
 
     ``with Sandbox() as sb: client = sb.connect("mailjet")``. ``providers`` names built-in
     emulators or passes emulator instances (a plugin's own), all of them by default.
+    ``faults`` (``"429:0.05,500:0.03,reset:0.02,slow:0.01"``) injects faults at those rates,
+    drawn from ``seed``; see :mod:`contactsync.sandbox.faults`.
     """
 
     def __init__(
-        self, providers: Iterable[str | Emulator] | None = None, *, host: str = "127.0.0.1", port: int = 0
+        self,
+        providers: Iterable[str | Emulator] | None = None,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        faults: str | Faults | None = None,
+        seed: int | None = None,
+        slow_seconds: float = 2.0,
     ) -> None:
         chosen = [_emulator_class(p)() if isinstance(p, str) else p for p in (providers or list(EMULATORS))]
         self.emulators: dict[str, Emulator] = {emulator.name: emulator for emulator in chosen}
@@ -57,6 +82,9 @@ class Sandbox:
             reverse=True,
         )
         self.requests: collections.deque[RecordedRequest] = collections.deque(maxlen=10_000)
+        self.faults = Faults.parse(faults, seed) if isinstance(faults, str) else faults
+        self.injected: collections.Counter[str] = collections.Counter()
+        self.slow_seconds = slow_seconds
         self._host = host
         self._port = port
         self._server: BaseWSGIServer | None = None
@@ -73,7 +101,7 @@ class Sandbox:
         """Bind the port and serve in a daemon thread."""
         if self._server is not None:
             return
-        self._server = make_server(self._host, self._port, self._app, threaded=True)
+        self._server = self._make_server()
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="contactsync-sandbox", daemon=True
         )
@@ -81,8 +109,11 @@ class Sandbox:
 
     def serve_forever(self) -> None:
         """Serve in the calling thread until interrupted."""
-        self._server = make_server(self._host, self._port, self._app, threaded=True)
+        self._server = self._make_server()
         self._server.serve_forever()
+
+    def _make_server(self) -> BaseWSGIServer:
+        return make_server(self._host, self._port, self._app, threaded=True, request_handler=_RequestHandler)
 
     def stop(self) -> None:
         """Shut the server down and wait for its thread."""
@@ -118,15 +149,41 @@ class Sandbox:
 
     def _app(self, environ: dict[str, Any], start_response: Any) -> Any:
         request = Request(environ)
+        fault = self.faults.draw() if self.faults is not None else None
         self.requests.append(
-            RecordedRequest(request.method, request.path, request.query_string.decode("latin-1"), dict(request.headers))
+            RecordedRequest(
+                request.method, request.path, request.query_string.decode("latin-1"), dict(request.headers), fault
+            )
         )
-        response = self._dispatch(request)
+        if fault is not None:
+            self.injected[fault] += 1
+        response = self._respond(request, fault)
+        if response is None:  # a dropped connection
+            environ["werkzeug.socket"].shutdown(socket.SHUT_RDWR)
+            start_response("200 OK", [("Content-Length", "0")])
+            return [b""]
         return response(environ, start_response)
 
-    def _dispatch(self, request: Request) -> Response:
-        path = request.path
+    def _respond(self, request: Request, fault: str | None) -> Response | None:
+        route = self._route(request.path)
+        if route is None:
+            return Response(f"no emulator serves {request.path}\n", status=404, content_type="text/plain")
+        emulator, path = route
+        if fault == "429":
+            return emulator.rate_limited(retry_after=0)
+        if fault is not None and fault.isdigit():
+            return emulator.error(int(fault), "injected fault")
+        if fault == "reset":
+            if self.faults is not None and self.faults.coin():
+                emulator.handle(request, path)
+            return None
+        response = emulator.handle(request, path)
+        if fault == "slow":
+            time.sleep(self.slow_seconds)
+        return response
+
+    def _route(self, path: str) -> tuple[Emulator, str] | None:
         for prefix, emulator in self._routes:
             if path == f"/{prefix}" or path.startswith(f"/{prefix}/"):
-                return emulator.handle(request, path[len(prefix) + 1 :] or "/")
-        return Response(f"no emulator serves {path}\n", status=404, content_type="text/plain")
+                return emulator, path[len(prefix) + 1 :] or "/"
+        return None

@@ -1,0 +1,63 @@
+"""Fault injection for the sandbox: which faults, how often, drawn from a seeded generator."""
+
+from __future__ import annotations
+
+import random
+import threading
+
+import attrs
+
+from contactsync.errors import ConfigurationError
+
+__all__ = ["FAULT_KINDS", "Faults"]
+
+FAULT_KINDS = frozenset({"429", "500", "502", "503", "504", "reset", "slow"})
+"""``429`` and 5xx answer in the provider's own shape without touching state; ``reset`` drops the
+connection (half the time after applying the request, half before); ``slow`` applies the
+request and answers after ``slow_seconds``, later than a client's timeout."""
+
+
+@attrs.define
+class Faults:
+    """A fault plan: each kind with its probability per request, and the generator that draws them."""
+
+    rates: tuple[tuple[str, float], ...]
+    seed: int | None = None
+    _rng: random.Random = attrs.field(init=False)
+    _lock: threading.Lock = attrs.field(init=False, factory=threading.Lock)
+
+    def __attrs_post_init__(self) -> None:
+        unknown = {kind for kind, _ in self.rates} - FAULT_KINDS
+        if unknown:
+            raise ConfigurationError(f"unknown fault kinds {sorted(unknown)}; known: {sorted(FAULT_KINDS)}")
+        total = sum(rate for _, rate in self.rates)
+        if any(rate < 0 for _, rate in self.rates) or total > 1:
+            raise ConfigurationError(f"fault rates must be non-negative and add up to at most 1, got {total:g}")
+        self._rng = random.Random(self.seed)
+
+    @classmethod
+    def parse(cls, spec: str, seed: int | None = None) -> Faults:
+        """Read ``"429:0.05,500:0.03,reset:0.02,slow:0.01"``."""
+        rates = []
+        for item in filter(None, (part.strip() for part in spec.split(","))):
+            kind, _, rate = item.partition(":")
+            try:
+                rates.append((kind.strip(), float(rate)))
+            except ValueError:
+                raise ConfigurationError(f"fault {item!r} is not KIND:PROBABILITY") from None
+        return cls(tuple(rates), seed)
+
+    def draw(self) -> str | None:
+        """The fault for the next request, or None."""
+        with self._lock:
+            roll = self._rng.random()
+        for kind, rate in self.rates:
+            if roll < rate:
+                return kind
+            roll -= rate
+        return None
+
+    def coin(self) -> bool:
+        """A fair coin from the same generator (whether a reset comes after applying)."""
+        with self._lock:
+            return self._rng.random() < 0.5
