@@ -367,7 +367,7 @@ class SendGridEmulator(Emulator):
 
     def _process(self, job: dict[str, Any]) -> None:
         """Apply the job's contacts; rows that fail validation are kept out and reported."""
-        job_input = job.pop("input")
+        job_input, job["input"] = job["input"], None
         list_ids = job_input.get("list_ids") or []
         created = updated = 0
         errors: list[list[str]] = job["errors"]

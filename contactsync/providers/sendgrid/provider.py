@@ -318,13 +318,13 @@ class SendGridProvider(Provider):
         if not url:
             return
         # reference/sendgrid.md §6: likely presigned; the transport adds our key only to the API's own URLs.
-        response = self.transport.request("GET", self.transport.resolve(str(url)))
+        response = self.transport.request("GET", self.transport.url(str(url)))
         yield from parse_errors_file(response.content.decode("utf-8-sig", errors="replace"))
 
     def iter_lists(self) -> Iterator[ContactList]:
         url: str | None = "/v3/marketing/lists?page_size=1000"
         while url:
-            page = converter.structure(self.transport.json("GET", self.transport.resolve(url)), ListPage)
+            page = converter.structure(self.transport.json("GET", self.transport.url(url)), ListPage)
             yield from (ContactList(r.id, r.name) for r in page.result)
             url = page.metadata.next if page.result else None
 

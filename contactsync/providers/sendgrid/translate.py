@@ -153,6 +153,7 @@ def _make_converter() -> cattrs.Converter:
     conv.register_structure_hook(datetime, lambda v, _: parse_timestamp(v) if isinstance(v, str) else v)
     conv.register_unstructure_hook(datetime, format_timestamp)
     conv.register_structure_hook(int, _lenient_int)
+    conv.register_structure_hook(bool, lambda v, _: v if isinstance(v, bool) else str(v).lower() == "true")
     conv.register_structure_hook(JobType | str | None, _job_type)
     conv.register_structure_hook(WireFieldType, _field_type)
     conv.register_unstructure_hook(WireFieldType, lambda v: v.value)

@@ -1,0 +1,1 @@
+"""Tests of the SendGrid provider, translator and emulator."""
