@@ -1,0 +1,299 @@
+"""MailjetProvider: the Mailjet Email API v3 contacts endpoints behind the one API of DESIGN.md."""
+
+from __future__ import annotations
+
+import itertools
+import os
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
+from urllib.parse import quote
+
+from urllib3.util.retry import Retry
+
+from contactsync.batching import BatchLimits
+from contactsync.errors import ConfigurationError, InvalidInput, NotFound
+from contactsync.http import BasicAuth
+from contactsync.model import (
+    Contact,
+    ContactList,
+    FieldDefinition,
+    FieldType,
+    ImportJob,
+    ListSubscription,
+    Membership,
+    SubscriptionAction,
+)
+from contactsync.provider import Capabilities, ImportRoute, InputItem, ProgressCallback, Provider, ReportedError
+from contactsync.providers.mailjet import errorfiles, translate, wire
+from contactsync.providers.mailjet.routes import CsvRoute, JsonRoute, PropertyTypes
+
+__all__ = ["MailjetProvider"]
+
+_PAGE = 1000  # reference §7: Limit is at most 1000
+
+
+class MailjetProvider(Provider):
+    """Mailjet, over HTTPS Basic auth (API key and secret key; reference §7)."""
+
+    name = "mailjet"
+    default_base_url = "https://api.mailjet.com"
+    regions: Mapping[str, str] = {"us": "https://api.us.mailjet.com"}  # reference §7: US architecture accounts
+    capabilities = Capabilities(
+        actions=frozenset(SubscriptionAction),
+        field_types=frozenset(
+            {FieldType.TEXT, FieldType.INTEGER, FieldType.NUMBER, FieldType.BOOLEAN, FieldType.DATETIME}
+        ),
+        routes={
+            # reference §1: no documented maximum; <= 5000 contacts a request is the safe reading. 4 MiB keeps
+            # a request well under what failed in practice (node issue #292).
+            "json": BatchLimits(max_items=5000, max_bytes=4 * 1024 * 1024),
+            # reference §4: CSV size and row limits UNCONFIRMED; 25,000 rows or 8 MiB a file is our choice.
+            "csv": BatchLimits(max_items=25_000, max_bytes=8 * 1024 * 1024),
+        },
+        file_route_from=10_000,
+        notes={
+            "addforce": "Mailjet's own addforce: adds and resubscribes.",
+            "addnoforce": "Mailjet's own addnoforce: adds; an unsubscribed contact stays unsubscribed.",
+            "remove": "Mailjet's own remove: the membership is deleted.",
+            "unsub": "Mailjet's own unsub: the contact stays on the list, marked unsubscribed.",
+            "csv": "Only for exactly one list; no names and no clearing of properties.",
+            "date": "Stored in datetime properties at 00:00 UTC; read back as datetimes.",
+        },
+    )
+
+    def __init__(
+        self,
+        api_key: str | None = None,
+        secret_key: str | None = None,
+        *,
+        region: str | None = None,
+        base_url: str | None = None,
+        timeout: float = 60.0,
+        retry: Retry | None = None,
+        poll_interval: float = 2.0,
+        allow_insecure: bool = False,
+    ) -> None:
+        api_key = api_key or os.environ.get("MJ_APIKEY_PUBLIC")
+        secret_key = secret_key or os.environ.get("MJ_APIKEY_PRIVATE")
+        if not api_key or not secret_key:
+            raise ConfigurationError(
+                "mailjet needs api_key and secret_key (or MJ_APIKEY_PUBLIC and MJ_APIKEY_PRIVATE in the environment)"
+            )
+        if base_url is None:
+            if region is not None and region not in self.regions:
+                raise ConfigurationError(f"mailjet has no region {region!r}; known: {', '.join(self.regions)}")
+            base_url = self.regions[region] if region is not None else self.default_base_url
+        super().__init__(
+            base_url=base_url,
+            auth=BasicAuth(api_key, secret_key),
+            secrets=[api_key, secret_key],
+            timeout=timeout,
+            retry=retry,
+            poll_interval=poll_interval,
+            allow_insecure=allow_insecure,
+        )
+
+    # -- errors ----------------------------------------------------------------------------------
+
+    @staticmethod
+    def parse_error(response: Any) -> tuple[str, str | None]:
+        """Mailjet's ``{"ErrorInfo", "ErrorMessage", "StatusCode"}`` body, either field a string or an object."""
+        try:
+            return translate.error_text(translate.structure(response.json(), wire.MjError))
+        except Exception as exc:
+            raise ValueError("not a Mailjet error body") from exc
+
+    # -- imports ----------------------------------------------------------------------------------
+
+    def import_contacts(
+        self,
+        contacts: Iterable[InputItem],
+        subscriptions: Iterable[ListSubscription] = (),
+        *,
+        route: str | None = None,
+        extra: Mapping[str, Any] | None = None,
+        on_batch: ProgressCallback | None = None,
+    ) -> ImportJob:
+        """As :meth:`Provider.import_contacts`; the CSV route is taken only for one list and contacts it can carry.
+
+        From ``file_route_from`` contacts on, with exactly one list, the CSV route is
+        chosen unless one of the first ``file_route_from`` contacts has a name or clears a
+        property (the CSV cannot carry either).
+        """
+        subs = tuple(subscriptions)
+        items = iter(contacts)
+        if route is None:
+            route = "json"
+            threshold = self.capabilities.file_route_from
+            if threshold is not None and len(subs) == 1:
+                head = list(itertools.islice(items, threshold))
+                items = itertools.chain(head, items)
+                if len(head) == threshold and all(_fits_csv(item) for item in head):
+                    route = "csv"
+        return super().import_contacts(items, subs, route=route, extra=extra, on_batch=on_batch)
+
+    def import_route(
+        self, subscriptions: tuple[ListSubscription, ...], route: str, extra: Mapping[str, Any] | None
+    ) -> ImportRoute:
+        types = PropertyTypes(self._datatypes(static_only=True))
+        limits = self.capabilities.routes[route]
+        if route == "csv":
+            return CsvRoute(self, subscriptions, extra, limits, types)
+        return JsonRoute(self, subscriptions, extra, limits, types)
+
+    def fetch_status(self, job_id: str) -> ImportJob:
+        """One status GET; the part id says which URL (``contact:J``, ``contactslist:L:J``, ``csvimport:I``).
+
+        A bare number is taken for a ``/contact/managemanycontacts`` job.
+        """
+        parts = job_id.strip().split(":")
+        if parts[0] == "csvimport" and len(parts) == 2:
+            answer = self.transport.json("GET", f"/v3/REST/csvimport/{parts[1]}")
+            record = translate.structure(translate.structure(answer, wire.Envelope).data[0], wire.MjCsvImport)
+            return self.csvimport_job(record, parts[1])
+        if parts[0] == "contactslist" and len(parts) == 3:
+            part_id, rest = job_id.strip(), parts[2]
+            path = f"/v3/REST/contactslist/{parts[1]}/managemanycontacts/{rest}"
+        elif len(parts) == 1 or (parts[0] == "contact" and len(parts) == 2):
+            rest = parts[-1]
+            part_id, path = f"contact:{rest}", f"/v3/REST/contact/managemanycontacts/{rest}"
+        else:
+            raise InvalidInput(f"{job_id!r} is not a Mailjet job id", field="job_id")
+        answer = self.transport.json("GET", path)
+        job = translate.structure(translate.structure(answer, wire.Envelope).data[0], wire.MjJob)
+        errors = 0
+        if job.status == "Completed" and job.error_file:
+            errors = sum(1 for _ in self._json_errors(rest))
+        return ImportJob(
+            provider=self.name,
+            id=part_id,
+            status=translate.status_of(job.status, errors),
+            provider_status=job.status,
+            created=max(job.count - errors, 0) if job.status == "Completed" else 0,
+            errored=errors,
+            started_at=job.job_start,
+            finished_at=job.job_end,
+            extra={"processed": job.count, **({"error": job.error} if job.error else {})},
+        )
+
+    def csvimport_job(self, record: wire.MjCsvImport, import_id: str | None = None) -> ImportJob:
+        """A csvimport record as a part; Mailjet does not tell created from updated, so ``created`` has both."""
+        done = record.status == "Completed"
+        return ImportJob(
+            provider=self.name,
+            id=f"csvimport:{import_id or record.id}",
+            status=translate.status_of(record.status, record.errcount),
+            provider_status=record.status,
+            created=max(record.current - record.errcount, 0) if done else 0,
+            errored=record.errcount,
+            started_at=record.job_start,
+            finished_at=record.job_end,
+            extra={"processed": record.current, "rows": record.count},
+        )
+
+    def part_errors(self, part: ImportJob) -> Iterator[ReportedError]:
+        job = part.id.rsplit(":", 1)[-1]
+        if part.id.startswith("csvimport:"):
+            response = self.transport.request("GET", f"/v3/DATA/BatchJob/{job}/CSVError/text:csv")
+            yield from errorfiles.csv_errors(response.content.decode("utf-8", errors="replace"))
+        elif part.errored:
+            yield from self._json_errors(job)
+
+    def _json_errors(self, job: str) -> Iterator[ReportedError]:
+        try:
+            payload = self.transport.json("GET", f"/v3/DATA/batchjob/{job}/JSONError/application:json/LAST")
+        except NotFound:
+            return
+        yield from errorfiles.json_errors(payload)
+
+    # -- lists, fields, contacts ---------------------------------------------------------------------
+
+    def _pages(self, path: str) -> Iterator[Any]:
+        for offset in itertools.count(0, _PAGE):
+            answer = self.transport.json("GET", path, params={"Limit": _PAGE, "Offset": offset})
+            data = translate.structure(answer, wire.Envelope).data
+            yield from data
+            if len(data) < _PAGE:
+                return
+
+    def iter_lists(self) -> Iterator[ContactList]:
+        for item in self._pages("/v3/REST/contactslist"):
+            record = translate.structure(item, wire.MjContactsList)
+            if not record.is_deleted:
+                yield translate.list_from_wire(record)
+
+    def create_list(self, name: str) -> str:
+        answer = self.transport.json("POST", "/v3/REST/contactslist", json={"Name": name})
+        record = translate.structure(translate.structure(answer, wire.Envelope).data[0], wire.MjContactsList)
+        return str(record.id)
+
+    def _metadata(self) -> Iterator[wire.MjContactMetadata]:
+        for item in self._pages("/v3/REST/contactmetadata"):
+            yield translate.structure(item, wire.MjContactMetadata)
+
+    def _datatypes(self, *, static_only: bool = False) -> dict[str, str]:
+        return {m.name: m.datatype for m in self._metadata() if not static_only or m.namespace == "static"}
+
+    def fields(self) -> list[FieldDefinition]:
+        """The static contact properties (the only ones managemanycontacts may set; reference §1)."""
+        return [translate.field_from_wire(m) for m in self._metadata() if m.namespace == "static"]
+
+    def create_field(self, definition: FieldDefinition) -> FieldDefinition:
+        record = translate.field_to_wire(definition)
+        body = {k: v for k, v in translate.unstructure(record).items() if v is not None}
+        answer = self.transport.json("POST", "/v3/REST/contactmetadata", json=body)
+        return translate.field_from_wire(
+            translate.structure(translate.structure(answer, wire.Envelope).data[0], wire.MjContactMetadata)
+        )
+
+    def same_field_type(self, stored: FieldType, wanted: FieldType) -> bool:
+        """A date field is a Mailjet datetime property."""
+        return stored is wanted or (stored is FieldType.DATETIME and wanted is FieldType.DATE)
+
+    def get_contact(self, email: str) -> Contact | None:
+        """The contact and its property values, typed by the account's property definitions."""
+        ref = quote(Contact(email).email, safe="@")
+        try:
+            answer = self.transport.json("GET", f"/v3/REST/contact/{ref}")
+        except NotFound:
+            return None
+        stored = translate.structure(translate.structure(answer, wire.Envelope).data[0], wire.MjStoredContact)
+        answer = self.transport.json("GET", f"/v3/REST/contactdata/{stored.id}")
+        data = translate.structure(translate.structure(answer, wire.Envelope).data[0], wire.MjContactData)
+        types = self._datatypes()
+        properties = {
+            item.name: translate.decode_property(item.value, types.get(item.name, "str")) for item in data.data
+        }
+        return Contact(
+            stored.email,
+            name=stored.name or None,
+            properties={name: value for name, value in properties.items() if value is not None},
+        )
+
+    def get_subscriptions(self, email: str) -> list[Membership]:
+        ref = quote(Contact(email).email, safe="@")
+        try:
+            answer = self.transport.json("GET", f"/v3/REST/contact/{ref}/getcontactslists")
+        except NotFound:
+            return []
+        envelope = translate.structure(answer, wire.Envelope)
+        return [translate.membership_from_wire(translate.structure(i, wire.MjListMembership)) for i in envelope.data]
+
+    def apply_subscriptions(self, email: str, subscriptions: tuple[ListSubscription, ...]) -> None:
+        """POST managecontactslists; a contact Mailjet does not know yet is created first."""
+        if not subscriptions:
+            return
+        body = {"ContactsLists": [translate.unstructure(translate.subscription_to_wire(s)) for s in subscriptions]}
+        path = f"/v3/REST/contact/{quote(email, safe='@')}/managecontactslists"
+        try:
+            self.transport.json("POST", path, json=body)
+        except NotFound:
+            self.transport.json("POST", "/v3/REST/contact", json={"Email": email})
+            self.transport.json("POST", path, json=body)
+
+
+def _fits_csv(item: InputItem) -> bool:
+    """Whether the CSV route can carry this input (no name, no property to clear)."""
+    if not isinstance(item, Contact):
+        return True
+    return item.name is None and all(v is not None and v != "" for v in item.properties.values())

@@ -1,0 +1,446 @@
+"""Mailjet's mapping: a cattrs converter for its JSON names, and pure functions to and from the domain model.
+
+Parsing is lenient where the reference says Mailjet is loose (counts and ids as strings
+or numbers, booleans quoted, timestamps as RFC3339 with or without a zone, empty, or
+Unix seconds). Writing is strict: a value Mailjet cannot hold raises
+:class:`~contactsync.errors.UnrepresentableValue` naming the field.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from datetime import date, datetime, time, timezone
+from typing import Any, TypeVar
+
+import attrs
+from cattrs import Converter
+from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
+
+from contactsync.errors import UnrepresentableValue
+from contactsync.model import (
+    Contact,
+    ContactList,
+    FieldDefinition,
+    FieldType,
+    ImportStatus,
+    ListSubscription,
+    Membership,
+    PropertyValue,
+)
+from contactsync.providers.mailjet import wire
+from contactsync.providers.mailjet.wire import MjId
+
+__all__ = [
+    "CONVERTER",
+    "DATATYPES",
+    "CSV_DATETIME_FORMAT",
+    "contact_from_wire",
+    "contact_to_wire",
+    "csv_cell",
+    "decode_property",
+    "encode_property",
+    "error_text",
+    "field_from_wire",
+    "field_to_wire",
+    "format_timestamp",
+    "infer_datatype",
+    "list_from_wire",
+    "membership_from_wire",
+    "parse_timestamp",
+    "status_of",
+    "structure",
+    "subscription_to_wire",
+    "unstructure",
+]
+
+T = TypeVar("T")
+
+DATATYPES: Mapping[str, FieldType] = {
+    "str": FieldType.TEXT,
+    "int": FieldType.INTEGER,
+    "float": FieldType.NUMBER,
+    "bool": FieldType.BOOLEAN,
+    "datetime": FieldType.DATETIME,
+}
+"""Mailjet's property types (reference §5 DOC-NL: str, int, float, bool, datetime) as field types."""
+
+_DATATYPE_OF = {
+    FieldType.TEXT: "str",
+    FieldType.INTEGER: "int",
+    FieldType.NUMBER: "float",
+    FieldType.BOOLEAN: "bool",
+    FieldType.DATETIME: "datetime",
+    FieldType.DATE: "datetime",  # Mailjet has no date type: a date is a datetime at 00:00 UTC.
+}
+
+CSV_DATETIME_FORMAT = "yyyy-mm-ddThh:nn:ss"
+"""The csvimport ``DateTimeFormat`` we write datetimes in (UTC, ``TimezoneOffset`` 0; reference §4)."""
+
+_INT64 = (-(2**63), 2**63 - 1)
+
+# Status mapping, DESIGN.md; reference §2 (DOC-BULK statuses, NODE-T adds "In Progress").
+_STATUSES = {
+    "Allocated": ImportStatus.PENDING,
+    "Upload": ImportStatus.PENDING,
+    "Prepare": ImportStatus.RUNNING,
+    "Importing": ImportStatus.RUNNING,
+    "In Progress": ImportStatus.RUNNING,
+    "Completed": ImportStatus.COMPLETED,
+    "Error": ImportStatus.FAILED,
+    "Abort": ImportStatus.CANCELLED,
+}
+
+# Request records whose unset attributes must not be sent (a null Name would clear the name).
+_OMIT_DEFAULTS = frozenset({wire.MjContact})
+_SPECIAL_NAMES = {"namespace": "NameSpace"}
+# Names Mailjet also uses for a field (seed 000: the csvimport GET says "ContactsList").
+_ALIASES = {"contactslist": "contacts_list_id"}
+
+
+def _json_name(attribute: str) -> str:
+    """Mailjet's spelling of an attribute: ``list_id`` -> ``ListID``, ``namespace`` -> ``NameSpace``."""
+    if attribute in _SPECIAL_NAMES:
+        return _SPECIAL_NAMES[attribute]
+    return "".join("ID" if part == "id" else part.capitalize() for part in attribute.split("_"))
+
+
+# -- lenient scalars --------------------------------------------------------------------
+
+
+def parse_timestamp(value: Any) -> datetime | None:
+    """A Mailjet timestamp: RFC3339 with or without a zone, empty, or Unix seconds (0 is unset).
+
+    reference/mailjet.md §2: JobStart/JobEnd are "timestamp"; examples are zone-less; the
+    old batchjob resource used Unix seconds with 0 when unset.
+    """
+    if isinstance(value, bool):
+        raise ValueError(f"{value!r} is not a timestamp")
+    if value is None or value in ("", 0):
+        return None
+    if isinstance(value, int | float):
+        return datetime.fromtimestamp(value, tz=timezone.utc)
+    if isinstance(value, str):
+        text = value.strip()
+        if re.fullmatch(r"-?\d+", text):
+            return parse_timestamp(int(text))
+        if text.endswith(("Z", "z")):
+            text = text[:-1] + "+00:00"
+        return datetime.fromisoformat(text.replace(" ", "T", 1))
+    raise ValueError(f"{value!r} is not a timestamp")
+
+
+def format_timestamp(value: datetime | None) -> str:
+    """RFC3339: UTC as ``Z``, other zones as offsets, naive values without a zone; None as empty."""
+    if value is None:
+        return ""
+    text = value.isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+def _lenient_int(value: Any, _: Any = None) -> int:
+    """Counts arrive as numbers or strings, empty when unset (seed 000: ``"Count": "1"``, ``"Current": ""``)."""
+    if value is None or value == "":
+        return 0
+    if isinstance(value, bool):
+        raise ValueError(f"{value!r} is not a count")
+    if isinstance(value, float):
+        if not value.is_integer():
+            raise ValueError(f"{value!r} is not a whole number")
+        return int(value)
+    return int(value)
+
+
+def _lenient_bool(value: Any, _: Any = None) -> bool:
+    """Booleans arrive as JSON booleans or quoted (seed 001: ``"IsActive": "true"``)."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str) and value.strip().lower() in ("true", "false", "1", "0", ""):
+        return value.strip().lower() in ("true", "1")
+    if value is None:
+        return False
+    raise ValueError(f"{value!r} is not a boolean")
+
+
+def _lenient_str(value: Any, _: Any = None) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    raise ValueError(f"{value!r} is not a string")
+
+
+def _structure_id(value: Any, _: Any = None) -> MjId:
+    """Ids arrive as numbers or strings (reference §1, §3)."""
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise ValueError(f"{value!r} is not an id")
+    return MjId(str(value))
+
+
+def _unstructure_id(value: str) -> int | str:
+    """Numeric ids go out as numbers (reference §1: ListID is an integer); others, e.g. list addresses, as strings."""
+    return int(value) if value.isdigit() and str(int(value)) == value else value
+
+
+# -- the converter -----------------------------------------------------------------------
+
+
+def _make_converter() -> Converter:
+    converter = Converter()
+    converter.register_structure_hook(int, _lenient_int)
+    converter.register_structure_hook(bool, _lenient_bool)
+    converter.register_structure_hook(str, _lenient_str)
+    converter.register_structure_hook(MjId, _structure_id)
+    converter.register_unstructure_hook(MjId, _unstructure_id)
+    converter.register_structure_hook_func(lambda t: t == (datetime | None), lambda value, _: parse_timestamp(value))
+    converter.register_unstructure_hook_func(lambda t: t == (datetime | None), format_timestamp)
+    converter.register_structure_hook_func(
+        lambda t: t == (MjId | None), lambda value, _: None if value in (None, "") else _structure_id(value)
+    )
+    converter.register_unstructure_hook_func(
+        lambda t: t == (MjId | None), lambda value: None if value is None else _unstructure_id(value)
+    )
+    converter.register_structure_hook(Any, lambda value, _: value)
+    for cls in (
+        wire.MjListAction,
+        wire.MjContact,
+        wire.MjJobCreated,
+        wire.MjJob,
+        wire.MjImportOptions,
+        wire.MjCsvData,
+        wire.MjCsvImport,
+        wire.MjContactMetadata,
+        wire.MjListMembership,
+        wire.MjListRecipient,
+        wire.MjContactsList,
+        wire.MjStoredContact,
+        wire.MjDataItem,
+        wire.MjContactData,
+        wire.MjError,
+        wire.Envelope,
+    ):
+        _register(converter, cls)
+    return converter
+
+
+def _register(converter: Converter, cls: type[Any]) -> None:
+    attrs.resolve_types(cls)
+    renames: Any = {a.name: override(rename=_json_name(a.name)) for a in attrs.fields(cls)}
+    omit = cls in _OMIT_DEFAULTS
+    converter.register_unstructure_hook(
+        cls, make_dict_unstructure_fn(cls, converter, _cattrs_omit_if_default=omit, **renames)
+    )
+    strict = make_dict_structure_fn(cls, converter, **renames)
+    names = {_json_name(a.name).lower(): _json_name(a.name) for a in attrs.fields(cls)}
+    names.update({alias: _json_name(attr) for alias, attr in _ALIASES.items() if attr in attrs.fields_dict(cls)})
+
+    def structure_any_case(value: Any, _: Any) -> Any:
+        """Keys matched case-insensitively (seed 000 writes ``"action"`` as well as ``"Action"``)."""
+        if not isinstance(value, Mapping):
+            raise ValueError(f"expected an object for {cls.__name__}, got {type(value).__name__}")
+        fixed: dict[str, Any] = {}
+        for key, item in value.items():
+            name = names.get(str(key).lower())
+            if name is not None and name not in fixed:
+                fixed[name] = item
+        return strict(fixed, cls)
+
+    converter.register_structure_hook(cls, structure_any_case)
+
+
+CONVERTER = _make_converter()
+
+
+def structure(value: Any, cls: type[T]) -> T:
+    """A wire record from decoded JSON."""
+    return CONVERTER.structure(value, cls)
+
+
+def unstructure(record: Any) -> Any:
+    """Decoded JSON for a wire record (a contact's unset attributes are left out)."""
+    return CONVERTER.unstructure(record)
+
+
+# -- properties ------------------------------------------------------------------------------
+
+
+def infer_datatype(value: PropertyValue) -> str | None:
+    """The Mailjet datatype a property would need to hold ``value`` (None for None)."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int):
+        return "int"
+    if isinstance(value, float):
+        return "float"
+    if isinstance(value, datetime | date):
+        return "datetime"
+    return "str"
+
+
+def _utc(name: str, value: datetime | date) -> datetime:
+    if not isinstance(value, datetime):
+        return datetime.combine(value, time(0), tzinfo=timezone.utc)
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise UnrepresentableValue("Mailjet stores datetimes as instants; give a timezone-aware datetime", field=name)
+    if value.microsecond:
+        raise UnrepresentableValue("Mailjet datetimes have whole seconds; this one has a fraction", field=name)
+    return value.astimezone(timezone.utc)
+
+
+def encode_property(name: str, value: PropertyValue, datatype: str) -> Any:
+    """The JSON value of one property for a property of ``datatype``; raise if it does not fit."""
+    if value is None:
+        return None
+    wrong = UnrepresentableValue(
+        f"the Mailjet property is {datatype}; a {type(value).__name__} does not fit it", field=name
+    )
+    if datatype == "str":
+        if not isinstance(value, str):
+            raise wrong
+        return value
+    if datatype == "bool":
+        if not isinstance(value, bool):
+            raise wrong
+        return value  # reference §5: the bool wire form is UNCONFIRMED; JSON booleans, as the docs mostly show.
+    if datatype == "int":
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise wrong
+        if not _INT64[0] <= value <= _INT64[1]:
+            raise UnrepresentableValue(f"{value} is outside the 64-bit range of a Mailjet int", field=name)
+        return value
+    if datatype == "float":
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise wrong
+        if float(value) != value:
+            raise UnrepresentableValue(f"{value} has no exact float value", field=name)
+        return float(value)
+    if datatype == "datetime":
+        if not isinstance(value, datetime | date):
+            raise wrong
+        # reference §5 (DOC-NL): datetime accepts RFC3339; we send UTC with a "Z".
+        return format_timestamp(_utc(name, value))
+    raise UnrepresentableValue(f"unknown Mailjet datatype {datatype!r}", field=name)
+
+
+def decode_property(value: Any, datatype: str) -> PropertyValue:
+    """A property value as Mailjet returns it (often a string), typed by its datatype."""
+    if value is None or (value == "" and datatype != "str"):
+        return None
+    if datatype == "str":
+        return _lenient_str(value)
+    if datatype == "int":
+        return _lenient_int(value)
+    if datatype == "float":
+        return float(value)
+    if datatype == "bool":
+        return _lenient_bool(value)
+    if datatype == "datetime":
+        return parse_timestamp(value)
+    return value if isinstance(value, str | int | float | bool) else json.dumps(value)
+
+
+def csv_cell(name: str, value: PropertyValue, datatype: str) -> str:
+    """One CSV cell for the csvimport route; raise for what an empty-is-unchanged cell cannot say."""
+    if value is None:
+        raise UnrepresentableValue("the CSV route cannot clear a property; use route='json'", field=name)
+    if value == "":
+        raise UnrepresentableValue("the CSV route cannot tell an empty string from no value", field=name)
+    encoded = encode_property(name, value, datatype)
+    if datatype == "bool":
+        return "true" if encoded else "false"
+    if datatype == "datetime":
+        return str(encoded).removesuffix("Z")  # UTC, read with CSV_DATETIME_FORMAT and TimezoneOffset 0
+    if datatype == "float":
+        return repr(encoded)
+    return str(encoded)
+
+
+# -- contacts, lists, fields ---------------------------------------------------------------------
+
+
+def contact_to_wire(contact: Contact, datatypes: Mapping[str, str]) -> wire.MjContact:
+    """A managemanycontacts contact; ``datatypes`` maps each property name to its Mailjet datatype."""
+    if contact.name == "":
+        raise UnrepresentableValue("Mailjet does not tell an empty name from no name", field="name")
+    properties = {}
+    for name, value in contact.properties.items():
+        datatype = datatypes.get(name)
+        if datatype is None:
+            if value is None:
+                continue  # clearing a property the account does not have changes nothing
+            raise UnrepresentableValue("the Mailjet account has no such contact property", field=name)
+        properties[name] = encode_property(name, value, datatype)
+    return wire.MjContact(email=contact.email, name=contact.name, properties=properties)
+
+
+def contact_from_wire(record: wire.MjContact, datatypes: Mapping[str, str]) -> Contact:
+    """The domain contact a managemanycontacts contact stands for."""
+    properties = {
+        name: decode_property(value, datatypes.get(name, "str")) if value is not None else None
+        for name, value in record.properties.items()
+    }
+    return Contact(record.email, name=record.name or None, properties=properties)
+
+
+def list_from_wire(record: wire.MjContactsList) -> ContactList:
+    """A contactslist record as a domain list."""
+    return ContactList(id=str(record.id), name=record.name)
+
+
+def subscription_to_wire(subscription: ListSubscription) -> wire.MjListAction:
+    """A ``ContactsLists`` item; the action values are Mailjet's own."""
+    return wire.MjListAction(list_id=MjId(subscription.list_id), action=subscription.action.value)
+
+
+def membership_from_wire(record: wire.MjListMembership) -> Membership:
+    """A getcontactslists record: subscribed means active and not unsubscribed."""
+    return Membership(
+        list_id=str(record.list_id),
+        subscribed=record.is_active and not record.is_unsub,
+        subscribed_at=record.subscribed_at,
+    )
+
+
+def field_from_wire(record: wire.MjContactMetadata) -> FieldDefinition:
+    """A property definition as a field; an unknown datatype reads as text."""
+    return FieldDefinition(record.name, DATATYPES.get(record.datatype, FieldType.TEXT))
+
+
+def field_to_wire(definition: FieldDefinition) -> wire.MjContactMetadata:
+    """A static property definition for a field (dates become datetime properties)."""
+    return wire.MjContactMetadata(name=definition.name, datatype=_DATATYPE_OF[definition.type], namespace="static")
+
+
+# -- jobs and errors --------------------------------------------------------------------------------
+
+
+def status_of(raw: str, errors: int) -> ImportStatus:
+    """The domain status of a raw Mailjet job status; "Completed" with errors is COMPLETED_WITH_ERRORS."""
+    status = _STATUSES.get(raw.strip(), ImportStatus.UNKNOWN)
+    if status is ImportStatus.COMPLETED and errors > 0:
+        return ImportStatus.COMPLETED_WITH_ERRORS
+    return status
+
+
+_MJ_CODE = re.compile(r"^(MJ\d+)\b")
+
+
+def error_text(record: wire.MjError) -> tuple[str, str | None]:
+    """(message, code) from an error body; object-valued fields are kept as compact JSON (reference §3)."""
+    parts = [_as_text(record.error_message), _as_text(record.error_info)]
+    message = " | ".join(p for p in parts if p) or "error"
+    match = _MJ_CODE.match(_as_text(record.error_message))
+    return message, match.group(1) if match else None
+
+
+def _as_text(value: Any) -> str:
+    if value is None:
+        return ""
+    return value if isinstance(value, str) else json.dumps(value, separators=(",", ":"), sort_keys=True)

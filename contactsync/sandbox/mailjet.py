@@ -1,0 +1,1083 @@
+"""A local stand-in for Mailjet's Email API v3 contacts endpoints, written from reference/mailjet.md and seeds 000/001.
+
+Paths, bodies, status codes and error shapes follow the reference; where it marks a fact
+UNCONFIRMED the choice made here is commented. Jobs (managemanycontacts, csvimport) move
+one status step per status GET and apply their contacts when they reach ``Completed``.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import io
+import json
+import re
+import uuid
+from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
+from typing import Any, ClassVar
+
+from werkzeug.routing import Rule
+from werkzeug.wrappers import Request, Response
+
+from contactsync.sandbox.emulator import Emulator, json_response
+
+__all__ = ["MailjetEmulator"]
+
+ACTIONS = frozenset({"addforce", "addnoforce", "remove", "unsub"})
+"""The four list actions (reference §1)."""
+CSV_METHODS = ACTIONS | {"excludemarketing", "includemarketing"}
+"""csvimport ``Method`` values (reference §4: the four actions and the global exclusion pair)."""
+DATATYPES = frozenset({"str", "int", "float", "bool", "datetime"})
+"""contactmetadata ``Datatype`` values (reference §5)."""
+JOB_STEPS = ("Allocated", "Upload", "Prepare", "Importing", "Completed")
+"""managemanycontacts statuses in order (reference §2, DOC-BULK)."""
+CSV_STEPS = ("Upload", "Prepare", "Importing", "Completed")
+"""csvimport statuses in order (reference §4: created as Upload)."""
+MAX_CONTACTS_PER_REQUEST = 10_000
+"""No documented maximum (reference §1, UNCONFIRMED); 10K worked and 50K failed in node issue #292."""
+
+# Action path segments Mailjet accepts in any case (reference §1b: "ManageManyContacts"); mailjet-rest 1.9
+# turns ``contactslist_ManageManyContacts`` into "manage-many-contacts", which we accept likewise.
+_ACTION_SEGMENTS = frozenset({"managemanycontacts", "managecontactslists", "getcontactslists", "managecontact"})
+# What this stand-in accepts as an address; Mailjet's rule is unpublished, so a conservative ASCII one.
+_EMAIL = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)+")
+_AUTH_FAILURE = (
+    "API key authentication/authorization failure. "
+    "You may be unauthorized to access the API or your API key may be expired."
+)  # reference §7 (DOTNET tests)
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def _as_int(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        return int(value.strip())
+    return None
+
+
+def _instant(value: Any, fmt: str | None = None, offset_hours: int = 0) -> str | None:
+    """A datetime value as stored: RFC3339 UTC with ``Z``. Accepts RFC3339 (zone-less read as UTC) or Unix seconds."""
+    if isinstance(value, bool):
+        return None
+    number = _as_int(value)
+    if number is not None:
+        moment = datetime.fromtimestamp(number, tz=timezone.utc)
+    elif isinstance(value, str) and value.strip():
+        text = value.strip()
+        try:
+            if fmt is not None:
+                moment = datetime.strptime(text, _strptime_format(fmt))
+            else:
+                moment = datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith(("Z", "z")) else text)
+        except ValueError:
+            return None
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=timezone(timedelta(hours=offset_hours)))
+    else:
+        return None
+    return moment.astimezone(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def _strptime_format(fmt: str) -> str:
+    """A csvimport ``DateTimeFormat`` (yyyy yy mm dd hh nn ss; reference §4) as a strptime format."""
+    out = fmt
+    for token, directive in (("yyyy", "%Y"), ("yy", "%y"), ("mm", "%m"), ("dd", "%d"), ("hh", "%H"), ("nn", "%M")):
+        out = out.replace(token, directive)
+    out = out.replace("ss", "%S")
+    return out + "%z" if re.search(r"[+-]\d\d:\d\d$", fmt) else out
+
+
+def _typed(value: Any, datatype: str, fmt: str | None = None, offset: int = 0) -> tuple[bool, Any]:
+    """(fits, stored value) for a property value and its definition's datatype."""
+    if value is None:
+        return True, None
+    if datatype == "str":
+        return (True, value) if isinstance(value, str) else (isinstance(value, int | float), str(value))
+    if datatype == "int":
+        number = _as_int(value)
+        return number is not None, number
+    if datatype == "float":
+        if isinstance(value, bool):
+            return False, None
+        try:
+            return True, float(value)
+        except (TypeError, ValueError):
+            return False, None
+    if datatype == "bool":
+        if isinstance(value, bool):
+            return True, value
+        text = str(value).strip().lower()
+        return text in ("true", "false", "1", "0"), text in ("true", "1")
+    stored = _instant(value, fmt, offset)
+    return stored is not None, stored
+
+
+def _text_value(value: Any) -> str:
+    """How /contactdata shows a stored value: as text."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return repr(value)
+    return str(value)
+
+
+class MailjetEmulator(Emulator):
+    """Mailjet's contacts API: lists, contacts, properties, bulk jobs, CSV imports and their error files."""
+
+    name = "mailjet"
+    API_KEY: ClassVar[str] = "mj-sandbox-public-key"
+    SECRET_KEY: ClassVar[str] = "mj-sandbox-private-key"
+
+    def rules(self) -> list[Rule]:
+        rest = "/v3/REST"
+        routes = [
+            (f"{rest}/contactslist", "list_lists", ["GET"]),
+            (f"{rest}/contactslist", "create_list", ["POST"]),
+            (f"{rest}/contactslist/<ref>", "get_list", ["GET"]),
+            (f"{rest}/contactslist/<ref>", "update_list", ["PUT"]),
+            (f"{rest}/contactslist/<ref>", "delete_list", ["DELETE"]),
+            (f"{rest}/contactslist/<ref>/managemanycontacts", "list_bulk", ["POST"]),
+            (f"{rest}/contactslist/<ref>/managemanycontacts", "list_jobs", ["GET"]),
+            (f"{rest}/contactslist/<ref>/managemanycontacts/<job>", "list_job", ["GET"]),
+            (f"{rest}/contactslist/<ref>/managecontact", "manage_contact", ["POST"]),
+            (f"{rest}/contact", "list_contacts", ["GET"]),
+            (f"{rest}/contact", "create_contact", ["POST"]),
+            (f"{rest}/contact/managemanycontacts", "contact_bulk", ["POST"]),
+            (f"{rest}/contact/managemanycontacts/<job>", "contact_job", ["GET"]),
+            (f"{rest}/contact/<ref>", "get_contact", ["GET"]),
+            (f"{rest}/contact/<ref>", "update_contact", ["PUT"]),
+            (f"{rest}/contact/<ref>/managecontactslists", "manage_lists", ["POST"]),
+            (f"{rest}/contact/<ref>/getcontactslists", "get_lists", ["GET"]),
+            (f"{rest}/listrecipient", "list_recipients", ["GET"]),
+            (f"{rest}/listrecipient", "create_recipient", ["POST"]),
+            (f"{rest}/listrecipient/<ref>", "get_recipient", ["GET"]),
+            (f"{rest}/listrecipient/<ref>", "update_recipient", ["PUT"]),
+            (f"{rest}/listrecipient/<ref>", "delete_recipient", ["DELETE"]),
+            (f"{rest}/contactmetadata", "list_metadata", ["GET"]),
+            (f"{rest}/contactmetadata", "create_metadata", ["POST"]),
+            (f"{rest}/contactmetadata/<ref>", "get_metadata", ["GET"]),
+            (f"{rest}/contactmetadata/<ref>", "update_metadata", ["PUT"]),
+            (f"{rest}/contactmetadata/<ref>", "delete_metadata", ["DELETE"]),
+            (f"{rest}/contactdata/<ref>", "get_data", ["GET"]),
+            (f"{rest}/contactdata/<ref>", "update_data", ["PUT"]),
+            (f"{rest}/csvimport", "create_import", ["POST"]),
+            (f"{rest}/csvimport/<ref>", "get_import", ["GET"]),
+            (f"{rest}/csvimport/<ref>", "update_import", ["PUT"]),
+            ("/v3/DATA/contactslist/<ref>/csvdata/<mime>", "upload_csv", ["POST"]),
+            ("/v3/DATA/batchjob/<ref>/csverror/text:csv", "csv_errors", ["GET"]),
+            ("/v3/DATA/batchjob/<ref>/jsonerror/application:json/last", "json_errors", ["GET"]),
+            ("/v4/contacts/<ref>", "gdpr_delete", ["DELETE"]),
+        ]
+        # Paths are matched lower-cased (see handle).
+        return [Rule(path.lower(), endpoint=endpoint, methods=methods) for path, endpoint, methods in routes]
+
+    def initial_state(self) -> dict[str, Any]:
+        return {
+            "next_id": {"contact": 1, "list": 1, "job": 1, "data": 1, "metadata": 1, "recipient": 1},
+            "contacts": {},
+            "contact_ids": {},
+            "lists": {},
+            "recipients": {},
+            "metadata": {},
+            "jobs": {},
+            "data": {},
+            "faults": {"rate_limit": 0, "job_error": 0},
+        }
+
+    def credentials(self) -> dict[str, str]:
+        return {"api_key": self.API_KEY, "secret_key": self.SECRET_KEY}
+
+    # -- the protocol -------------------------------------------------------------------------
+
+    def handle(self, request: Request, path: str) -> Response:
+        """Route with Mailjet's case-insensitive paths; serve an injected rate limit first."""
+        with self.lock:
+            faults = self.state["faults"]
+            if faults["rate_limit"] > 0:
+                faults["rate_limit"] -= 1
+                return self.rate_limited(0)
+        segments = [s.lower() for s in path.split("/")]
+        segments = [s.replace("-", "") if s.replace("-", "") in _ACTION_SEGMENTS else s for s in segments]
+        return super().handle(request, "/".join(segments))
+
+    def authenticate(self, request: Request) -> Response | None:
+        header = request.headers.get("Authorization", "")
+        expected = base64.b64encode(f"{self.API_KEY}:{self.SECRET_KEY}".encode()).decode()
+        if header == f"Basic {expected}":
+            return None
+        body = {"ErrorIdentifier": str(uuid.uuid4()), "StatusCode": 401, "ErrorMessage": _AUTH_FAILURE}
+        return json_response(body, 401, {"WWW-Authenticate": 'Basic realm="Provide an apikey and secretkey"'})
+
+    def error(self, status: int, message: Any, info: Any = "") -> Response:
+        """Mailjet's v3 error body (reference §7)."""
+        return json_response({"ErrorInfo": info, "ErrorMessage": message, "StatusCode": status}, status)
+
+    def rate_limited(self, retry_after: int) -> Response:
+        # reference §7: 429 documented; its body and any Retry-After are UNCONFIRMED; the v3 error shape is used.
+        body = {"ErrorInfo": "", "ErrorMessage": "Too many requests", "StatusCode": 429}
+        return json_response(body, 429, {"Retry-After": str(retry_after)})
+
+    def throttle(self, requests: int = 1) -> None:
+        """Answer the next ``requests`` requests with Mailjet's 429."""
+        with self.lock:
+            self.state["faults"]["rate_limit"] = requests
+
+    def fail_jobs(self, jobs: int = 1) -> None:
+        """Make the next ``jobs`` bulk jobs end in ``Error``."""
+        with self.lock:
+            self.state["faults"]["job_error"] = jobs
+
+    def contacts(self, list_id: str | None = None) -> list[dict[str, Any]]:
+        """Stored contacts (on one list, with their standing, when ``list_id`` is given)."""
+        with self.lock:
+            found = []
+            for contact in self.state["contacts"].values():
+                entry = {key: contact[key] for key in ("ID", "Email", "Name", "IsExcludedFromCampaigns")}
+                entry["Properties"] = dict(contact["Properties"])
+                if list_id is not None:
+                    member = self.state["recipients"].get(f"{contact['ID']}:{list_id}")
+                    if member is None:
+                        continue
+                    entry["IsUnsubscribed"] = member["IsUnsubscribed"]
+                found.append(entry)
+            return found
+
+    # -- helpers ---------------------------------------------------------------------------------
+
+    def _next(self, kind: str) -> int:
+        number: int = self.state["next_id"][kind]
+        self.state["next_id"][kind] = number + 1
+        return number
+
+    @staticmethod
+    def _envelope(items: list[Any], status: int = 200) -> Response:
+        return json_response({"Count": len(items), "Data": items, "Total": len(items)}, status)
+
+    def _page(self, request: Request, items: list[Any]) -> Response:
+        """One page: ``Limit`` default 10, max 1000, 0 meaning the maximum; ``Offset`` (reference §7)."""
+        limit = _as_int(request.args.get("Limit", request.args.get("limit", "10")))
+        offset = _as_int(request.args.get("Offset", request.args.get("offset", "0"))) or 0
+        limit = 1000 if limit is None or limit <= 0 or limit > 1000 else limit
+        return self._envelope(items[offset : offset + limit])
+
+    def _body(self, request: Request, resource: str, allowed: frozenset[str]) -> dict[str, Any] | Response:
+        """The JSON body, or Mailjet's 400 for bad JSON or a key the resource does not have (reference §7)."""
+        try:
+            body = json.loads(request.get_data(as_text=True) or "{}")
+        except ValueError as exc:
+            return self.error(400, f"Invalid json input: {exc}")
+        if not isinstance(body, dict):
+            return self.error(400, f'Invalid json input: expected an object for "{resource}"')
+        lowered = {name.lower() for name in allowed}
+        for key in body:
+            if key.lower() not in lowered:
+                return self.error(400, f'Invalid json input: object ""->"{resource}" has no property "{key}"')
+        return body
+
+    @staticmethod
+    def _get(body: dict[str, Any], name: str, default: Any = None) -> Any:
+        """A body field, its name matched case-insensitively (seed 000 writes "action" too)."""
+        for key, value in body.items():
+            if key.lower() == name.lower():
+                return value
+        return default
+
+    def _contact(self, ref: str) -> dict[str, Any] | None:
+        if "@" in ref:
+            found: dict[str, Any] | None = self.state["contacts"].get(ref.strip().lower())
+            return found
+        email = self.state["contact_ids"].get(ref)
+        return None if email is None else self.state["contacts"][email]
+
+    def _list(self, ref: str) -> dict[str, Any] | None:
+        """A live list by id or by address (reference §1b: the list address works in its place)."""
+        found = self.state["lists"].get(str(ref))
+        if found is None:
+            found = next((lst for lst in self.state["lists"].values() if lst["Address"] == str(ref).lower()), None)
+        return None if found is None or found["IsDeleted"] else found
+
+    def _metadata(self, name: str) -> dict[str, Any] | None:
+        found: dict[str, Any] | None = self.state["metadata"].get(name.lower())
+        return found
+
+    def _upsert(self, email: str, name: Any = None, excluded: Any = None) -> dict[str, Any]:
+        """The contact stored under ``email`` (lower-cased), created if new; Name/exclusion updated when given."""
+        key = email.strip().lower()
+        contact: dict[str, Any] | None = self.state["contacts"].get(key)
+        now = _now()
+        if contact is None:
+            contact = {
+                "ID": self._next("contact"),
+                "Email": key,
+                "Name": "",
+                "IsExcludedFromCampaigns": False,
+                "CreatedAt": now,
+                "LastUpdateAt": now,
+                "Properties": {},
+            }
+            self.state["contacts"][key] = contact
+            self.state["contact_ids"][str(contact["ID"])] = key
+        if isinstance(name, str):
+            contact["Name"] = name
+        if excluded is not None:
+            contact["IsExcludedFromCampaigns"] = excluded in (True, "true", "True", 1, "1")
+        contact["LastUpdateAt"] = now
+        return contact
+
+    def _apply_action(self, contact: dict[str, Any], lst: dict[str, Any], action: str) -> None:
+        """One action's effect on one membership (reference §1 action table)."""
+        key = f"{contact['ID']}:{lst['ID']}"
+        member = self.state["recipients"].get(key)
+        now = _now()
+        if action == "remove":
+            self.state["recipients"].pop(key, None)
+            return
+        if member is None:
+            member = {
+                "ID": self._next("recipient"),
+                "ContactID": contact["ID"],
+                "ListID": lst["ID"],
+                "IsActive": True,
+                "IsUnsubscribed": False,
+                "UnsubscribedAt": "",
+                "SubscribedAt": now,
+            }
+            self.state["recipients"][key] = member
+        if action == "addforce" and member["IsUnsubscribed"]:
+            member.update(IsUnsubscribed=False, UnsubscribedAt="", SubscribedAt=now)
+        elif action == "unsub" and not member["IsUnsubscribed"]:
+            member.update(IsUnsubscribed=True, UnsubscribedAt=now)
+
+    def _check_properties(
+        self, properties: Any, fmt: str | None = None, offset: int = 0
+    ) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+        """(typed values, [(name, problem)]): properties must be defined, static, and of the right type."""
+        typed: dict[str, Any] = {}
+        problems: list[tuple[str, str]] = []
+        if not isinstance(properties, dict):
+            return typed, [("Properties", "property not defined")]  # reference §2 (php #245)
+        for name, value in properties.items():
+            meta = self._metadata(str(name))
+            if meta is None or meta["NameSpace"] != "static":
+                problems.append((str(name), "Property not defined"))
+                continue
+            fits, stored = _typed(value, meta["Datatype"], fmt, offset)
+            if not fits:
+                problems.append((str(name), "Property type does not match definition"))  # reference §3 (DOC-NL)
+            else:
+                typed[meta["Name"]] = stored
+        return typed, problems
+
+    @staticmethod
+    def _set_properties(contact: dict[str, Any], typed: dict[str, Any]) -> None:
+        for name, value in typed.items():
+            if value is None:
+                contact["Properties"].pop(name, None)  # reference §1: null unassigns the property
+            else:
+                contact["Properties"][name] = value
+
+    def _recipient_record(self, member: dict[str, Any]) -> dict[str, Any]:
+        lst = self.state["lists"].get(str(member["ListID"]), {})
+        return {**member, "ListName": lst.get("Name", "")}
+
+    # -- /contactslist ------------------------------------------------------------------------------
+
+    def _list_record(self, lst: dict[str, Any]) -> dict[str, Any]:
+        count = sum(
+            1 for m in self.state["recipients"].values() if m["ListID"] == lst["ID"] and not m["IsUnsubscribed"]
+        )
+        return {**lst, "SubscriberCount": count}
+
+    def list_lists(self, request: Request) -> Response:
+        lists = [self._list_record(lst) for lst in self.state["lists"].values() if not lst["IsDeleted"]]
+        return self._page(request, lists)
+
+    def create_list(self, request: Request) -> Response:
+        body = self._body(request, "TContactsList", frozenset({"Name", "IsDeleted"}))
+        if isinstance(body, Response):
+            return body
+        name = self._get(body, "Name")
+        if not isinstance(name, str) or not name.strip():
+            return self.error(400, "Object properties invalid", {"Name": "Name is required"})
+        if any(lst["Name"] == name and not lst["IsDeleted"] for lst in self.state["lists"].values()):
+            # reference §6: Name is unique; the exact message is UNCONFIRMED.
+            return self.error(400, f'MJ18 A ContactsList resource with value "{name}" for Name already exists.')
+        number = self._next("list")
+        lst = {
+            "ID": number,
+            "Name": name,
+            "Address": uuid.uuid4().hex[:10],
+            "CreatedAt": _now(),
+            "IsDeleted": False,
+            "SubscriberCount": 0,
+        }
+        self.state["lists"][str(number)] = lst
+        return self._envelope([lst], 201)
+
+    def get_list(self, request: Request, ref: str) -> Response:
+        lst = self._list(ref)
+        return self.error(404, "Object not found") if lst is None else self._envelope([self._list_record(lst)])
+
+    def update_list(self, request: Request, ref: str) -> Response:
+        lst = self._list(ref)
+        if lst is None:
+            return self.error(404, "Object not found")
+        body = self._body(request, "TContactsList", frozenset({"Name", "IsDeleted"}))
+        if isinstance(body, Response):
+            return body
+        name = self._get(body, "Name", lst["Name"])
+        if name == lst["Name"] and self._get(body, "IsDeleted") in (None, lst["IsDeleted"]):
+            return Response(status=304)  # reference §6: a PUT that changes nothing answers 304
+        lst["Name"] = name
+        return self._envelope([self._list_record(lst)])
+
+    def delete_list(self, request: Request, ref: str) -> Response:
+        lst = self._list(ref)
+        if lst is None:
+            return self.error(404, "Object not found")
+        lst["IsDeleted"] = True
+        return Response(status=204)
+
+    # -- bulk jobs -------------------------------------------------------------------------------------
+
+    def _new_job(self, kind: str, list_id: int | None, contacts: list[Any], lists: list[dict[str, Any]]) -> int:
+        number = self._next("job")
+        fail = self.state["faults"]["job_error"] > 0
+        if fail:
+            self.state["faults"]["job_error"] -= 1
+        self.state["jobs"][str(number)] = {
+            "Kind": kind,
+            "ListID": list_id,
+            "Step": 0,
+            "ContactsLists": lists,
+            "Contacts": contacts,
+            "Count": 0,
+            "Error": "",
+            "Errors": [],
+            "JobStart": "",
+            "JobEnd": "",
+            "Fail": fail,
+        }
+        return number
+
+    def _bulk_contacts(self, body: dict[str, Any]) -> list[Any] | Response:
+        contacts = self._get(body, "Contacts")
+        if not isinstance(contacts, list):
+            return self.error(400, "Object properties invalid", {"Contacts": "Contacts is mandatory"})
+        if len(contacts) > MAX_CONTACTS_PER_REQUEST:
+            return self.error(400, f"Too many contacts in one request: {len(contacts)} > {MAX_CONTACTS_PER_REQUEST}")
+        return contacts
+
+    def contact_bulk(self, request: Request) -> Response:
+        body = self._body(request, "TContactManageManyContacts", frozenset({"Contacts", "ContactsLists"}))
+        if isinstance(body, Response):
+            return body
+        contacts = self._bulk_contacts(body)
+        if isinstance(contacts, Response):
+            return contacts
+        lists = self._get(body, "ContactsLists", []) or []
+        items, problems = self._list_actions(lists)
+        if problems:
+            return self.error(400, {"ContactsLists": problems}, "")
+        return self._envelope([{"JobID": self._new_job("contacts", None, contacts, items)}], 201)
+
+    def list_bulk(self, request: Request, ref: str) -> Response:
+        lst = self._list(ref)
+        if lst is None:
+            return self.error(404, "Object not found")
+        body = self._body(request, "TContactsListManageManyContacts", frozenset({"Contacts", "Action"}))
+        if isinstance(body, Response):
+            return body
+        action = self._get(body, "Action")
+        if action not in ACTIONS:
+            return self.error(400, "Object properties invalid", {"Action": "action missing or not valid"})
+        contacts = self._bulk_contacts(body)
+        if isinstance(contacts, Response):
+            return contacts
+        number = self._new_job("contacts", lst["ID"], contacts, [{"ListID": lst["ID"], "Action": action}])
+        return self._envelope([{"JobID": number}], 201)
+
+    def _list_actions(self, items: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """(valid ``ContactsLists`` items, error items in seed 000's shape)."""
+        if not isinstance(items, list):
+            return [], [{"ListID": "", "Action": "", "Error": "listID missing or not valid"}]
+        good, bad = [], []
+        for given in items:
+            item = given if isinstance(given, dict) else {}
+            list_id, action = self._get(item, "ListID"), self._get(item, "Action")
+            lst = self._list(str(list_id)) if list_id is not None else None
+            if lst is None:
+                bad.append({"ListID": list_id, "Action": action, "Error": "listID missing or not valid"})
+            elif action not in ACTIONS:
+                bad.append({"ListID": list_id, "Action": action, "Error": "action missing or not valid"})
+            else:
+                good.append({"ListID": lst["ID"], "Action": action})
+        return good, bad
+
+    def _advance(self, job: dict[str, Any], number: str) -> None:
+        """One status step; the contacts are applied on reaching Completed (or the job fails)."""
+        steps = CSV_STEPS if job["Kind"] == "csv" else JOB_STEPS
+        if job["Step"] >= len(steps) - 1 or job.get("Final"):
+            return
+        job["Step"] += 1
+        if not job["JobStart"] and steps[job["Step"]] in ("Prepare", "Importing"):
+            job["JobStart"] = _now()
+        if steps[job["Step"]] == "Importing":
+            job["Count"] = len(job["Contacts"]) // 2 if job["Kind"] == "contacts" else 0
+        if steps[job["Step"]] != "Completed":
+            return
+        if job["Fail"]:
+            job["Final"] = "Error"
+            job["Error"] = "The job was stopped by an injected fault"
+        elif job["Kind"] == "csv":
+            self._run_csv(job)
+        else:
+            self._run_contacts(job, number)
+        job["JobEnd"] = _now()
+
+    def _run_contacts(self, job: dict[str, Any], number: str) -> None:
+        lists = []
+        for item in job["ContactsLists"]:
+            lst = self._list(str(item["ListID"]))
+            if lst is None:
+                job["Final"] = "Error"
+                job["Error"] = f"Contacts list {item['ListID']} not found"
+                return
+            lists.append((lst, item["Action"]))
+        for given in job["Contacts"]:
+            raw = given if isinstance(given, dict) else {}
+            email = self._get(raw, "Email")
+            if not isinstance(email, str) or _EMAIL.fullmatch(email.strip()) is None or len(email) > 254:
+                job["Errors"].append({"Email": email, "Error": "Invalid email address", "Field": "Email"})
+                continue
+            typed, problems = self._check_properties(self._get(raw, "Properties", {}) or {})
+            if problems:
+                name, problem = problems[0]
+                job["Errors"].append({"Email": email, "Error": f"{problem}: {name}", "Field": name})
+                continue
+            contact = self._upsert(email, self._get(raw, "Name"), self._get(raw, "IsExcludedFromCampaigns"))
+            self._set_properties(contact, typed)
+            for lst, action in lists:
+                self._apply_action(contact, lst, action)
+        job["Count"] = len(job["Contacts"])
+
+    def _job_record(self, job: dict[str, Any], number: str) -> dict[str, Any]:
+        status = job.get("Final") or JOB_STEPS[job["Step"]]
+        error_file = f"DATA/batchjob/{number}/JSONError/application:json/LAST" if job["Errors"] else ""
+        # reference §2: ErrorFile is a path under /v3/ (php #73); its exact form is UNCONFIRMED.
+        return {
+            "ContactsLists": job["ContactsLists"],
+            "Count": job["Count"],
+            "Error": job["Error"],
+            "ErrorFile": error_file,
+            "JobEnd": job["JobEnd"],
+            "JobStart": job["JobStart"],
+            "Status": status,
+        }
+
+    def contact_job(self, request: Request, job: str) -> Response:
+        found = self.state["jobs"].get(job)
+        if found is None or found["Kind"] != "contacts":
+            return self.error(404, "Object not found")
+        self._advance(found, job)
+        return self._envelope([self._job_record(found, job)])
+
+    def list_job(self, request: Request, ref: str, job: str) -> Response:
+        lst = self._list(ref)
+        found = self.state["jobs"].get(job)
+        if lst is None or found is None or found["Kind"] != "contacts" or found["ListID"] != lst["ID"]:
+            return self.error(404, "Object not found")
+        self._advance(found, job)
+        return self._envelope([self._job_record(found, job)])
+
+    def list_jobs(self, request: Request, ref: str) -> Response:
+        """The list's jobs, newest first (a GET without a job id; what mailjet-rest sends for seed 001's
+        ``get(id=..., actionid=...)`` typo, reference §7). Listing does not advance them."""
+        lst = self._list(ref)
+        if lst is None:
+            return self.error(404, "Object not found")
+        jobs = [
+            {"JobID": int(number), **self._job_record(job, number)}
+            for number, job in reversed(self.state["jobs"].items())
+            if job["Kind"] == "contacts" and job["ListID"] == lst["ID"]
+        ]
+        return self._page(request, jobs)
+
+    def json_errors(self, request: Request, ref: str) -> Response:
+        """The job's error file: a JSON list of {"Email", "Error", "Field"} (its real schema is UNCONFIRMED, §2)."""
+        job = self.state["jobs"].get(ref)
+        if job is None:
+            return self.error(404, "Object not found")
+        return json_response(job["Errors"])
+
+    # -- single contact ↔ lists -----------------------------------------------------------------------
+
+    def manage_lists(self, request: Request, ref: str) -> Response:
+        contact = self._contact(ref)
+        if contact is None:
+            return self.error(404, "Object not found")
+        body = self._body(request, "TContactManageContactsLists", frozenset({"ContactsLists"}))
+        if isinstance(body, Response):
+            return body
+        given = self._get(body, "ContactsLists")
+        good, bad = self._list_actions(given)
+        if bad:
+            return self.error(400, {"ContactsLists": bad}, "")  # seed 000: ErrorMessage is an object here
+        for item in good:
+            lst = self._list(str(item["ListID"]))
+            if lst is not None:
+                self._apply_action(contact, lst, item["Action"])
+        return self._envelope([{"ContactsLists": given}], 201)
+
+    def get_lists(self, request: Request, ref: str) -> Response:
+        contact = self._contact(ref)
+        if contact is None:
+            return self.error(404, "Object not found")
+        found = [
+            {
+                "IsActive": m["IsActive"],
+                "IsUnsub": m["IsUnsubscribed"],
+                "ListID": m["ListID"],
+                "SubscribedAt": m["SubscribedAt"],
+            }
+            for m in self.state["recipients"].values()
+            if m["ContactID"] == contact["ID"] and self._list(str(m["ListID"])) is not None
+        ]
+        return self._envelope(found)
+
+    def manage_contact(self, request: Request, ref: str) -> Response:
+        lst = self._list(ref)
+        if lst is None:
+            return self.error(404, "Object not found")
+        body = self._body(request, "TContactsListManageContact", frozenset({"Email", "Name", "Action", "Properties"}))
+        if isinstance(body, Response):
+            return body
+        email, action = self._get(body, "Email"), self._get(body, "Action")
+        if not isinstance(email, str) or _EMAIL.fullmatch(email.strip()) is None:
+            return self.error(400, "Object properties invalid", {"Email": "Invalid email address"})
+        if action not in ACTIONS:
+            return self.error(400, "Object properties invalid", {"Action": "action missing or not valid"})
+        typed, problems = self._check_properties(self._get(body, "Properties", {}) or {})
+        if problems:
+            # reference §3 (DOC-NL): ErrorInfo is an object here.
+            return self.error(400, "Object properties invalid", {"Properties": [{n: p} for n, p in problems]})
+        contact = self._upsert(email, self._get(body, "Name"))
+        self._set_properties(contact, typed)
+        self._apply_action(contact, lst, action)
+        record = {
+            "ContactID": contact["ID"],
+            "Email": contact["Email"],
+            "Action": action,
+            "Name": contact["Name"],
+            "Properties": self._get(body, "Properties", {}) or {},
+        }
+        return self._envelope([record], 201)
+
+    # -- /contact ---------------------------------------------------------------------------------------
+
+    @staticmethod
+    def _contact_record(contact: dict[str, Any]) -> dict[str, Any]:
+        return {key: value for key, value in contact.items() if key != "Properties"}
+
+    def list_contacts(self, request: Request) -> Response:
+        contacts = list(self.state["contacts"].values())
+        list_ref = request.args.get("ContactsList")
+        if list_ref is not None:
+            contacts = [c for c in contacts if f"{c['ID']}:{list_ref}" in self.state["recipients"]]
+        return self._page(request, [self._contact_record(c) for c in contacts])
+
+    def create_contact(self, request: Request) -> Response:
+        body = self._body(request, "TContact", frozenset({"Email", "Name", "IsExcludedFromCampaigns"}))
+        if isinstance(body, Response):
+            return body
+        email = self._get(body, "Email")
+        if not isinstance(email, str) or _EMAIL.fullmatch(email.strip()) is None:
+            return self.error(400, "Object properties invalid", {"Email": "Invalid email address"})
+        if self._contact(email) is not None:
+            return self.error(400, f'MJ18 A Contact resource with value "{email.lower()}" for Email already exists.')
+        contact = self._upsert(email, self._get(body, "Name"), self._get(body, "IsExcludedFromCampaigns"))
+        return self._envelope([self._contact_record(contact)], 201)
+
+    def get_contact(self, request: Request, ref: str) -> Response:
+        contact = self._contact(ref)
+        return (
+            self.error(404, "Object not found") if contact is None else self._envelope([self._contact_record(contact)])
+        )
+
+    def update_contact(self, request: Request, ref: str) -> Response:
+        contact = self._contact(ref)
+        if contact is None:
+            return self.error(404, "Object not found")
+        body = self._body(request, "TContact", frozenset({"Name", "IsExcludedFromCampaigns"}))
+        if isinstance(body, Response):
+            return body
+        name, excluded = self._get(body, "Name"), self._get(body, "IsExcludedFromCampaigns")
+        before = (contact["Name"], contact["IsExcludedFromCampaigns"])
+        self._upsert(contact["Email"], name, excluded)
+        if (contact["Name"], contact["IsExcludedFromCampaigns"]) == before:
+            return Response(status=304)  # reference §6 (DOC-2015): a PUT that changes nothing
+        return self._envelope([self._contact_record(contact)])
+
+    def gdpr_delete(self, request: Request, ref: str) -> Response:
+        """``DELETE /v4/contacts/{id}``: the contact and its memberships go (reference §6, DOC-DEL)."""
+        contact = self._contact(ref)
+        if contact is None:
+            return self.error(404, "Object not found")
+        del self.state["contacts"][contact["Email"]]
+        del self.state["contact_ids"][str(contact["ID"])]
+        for key in [k for k, m in self.state["recipients"].items() if m["ContactID"] == contact["ID"]]:
+            del self.state["recipients"][key]
+        return json_response({}, 200)
+
+    # -- /listrecipient ------------------------------------------------------------------------------------
+
+    def _recipient(self, ref: str) -> tuple[str, dict[str, Any]] | None:
+        return next(((k, m) for k, m in self.state["recipients"].items() if str(m["ID"]) == ref), None)
+
+    def list_recipients(self, request: Request) -> Response:
+        members = list(self.state["recipients"].values())
+        args = request.args
+        if "ContactsList" in args:
+            members = [m for m in members if str(m["ListID"]) == args["ContactsList"]]
+        if "Contact" in args:
+            members = [m for m in members if str(m["ContactID"]) == args["Contact"]]
+        if "ContactEmail" in args:
+            contact = self._contact(args["ContactEmail"])
+            members = [m for m in members if contact is not None and m["ContactID"] == contact["ID"]]
+        if "Unsub" in args:
+            wanted = args["Unsub"].lower() in ("true", "1")
+            members = [m for m in members if m["IsUnsubscribed"] == wanted]
+        return self._page(request, [self._recipient_record(m) for m in members])
+
+    def create_recipient(self, request: Request) -> Response:
+        fields = frozenset({"ContactID", "ContactAlt", "ListID", "ListAlt", "IsUnsubscribed", "IsActive"})
+        body = self._body(request, "TListRecipient", fields)
+        if isinstance(body, Response):
+            return body
+        contact = self._contact(str(self._get(body, "ContactID", self._get(body, "ContactAlt", ""))))
+        lst = self._list(str(self._get(body, "ListID", self._get(body, "ListAlt", ""))))
+        if contact is None or lst is None:
+            return self.error(400, "Object properties invalid", {"ContactID": "contact or list not found"})
+        key = f"{contact['ID']}:{lst['ID']}"
+        if key in self.state["recipients"]:
+            return self.error(400, "MJ18 A ListRecipient resource with these ContactID and ListID already exists.")
+        self._apply_action(contact, lst, "unsub" if self._get(body, "IsUnsubscribed") in (True, "true") else "addforce")
+        return self._envelope([self._recipient_record(self.state["recipients"][key])], 201)
+
+    def get_recipient(self, request: Request, ref: str) -> Response:
+        found = self._recipient(ref)
+        return (
+            self.error(404, "Object not found") if found is None else self._envelope([self._recipient_record(found[1])])
+        )
+
+    def update_recipient(self, request: Request, ref: str) -> Response:
+        found = self._recipient(ref)
+        if found is None:
+            return self.error(404, "Object not found")
+        body = self._body(request, "TListRecipient", frozenset({"IsUnsubscribed"}))
+        if isinstance(body, Response):
+            return body
+        member = found[1]
+        unsub = self._get(body, "IsUnsubscribed") in (True, "true", "True", 1)
+        if unsub == member["IsUnsubscribed"]:
+            return Response(status=304)
+        member.update(IsUnsubscribed=unsub, UnsubscribedAt=_now() if unsub else "")
+        return self._envelope([self._recipient_record(member)])
+
+    def delete_recipient(self, request: Request, ref: str) -> Response:
+        found = self._recipient(ref)
+        if found is None:
+            return self.error(404, "Object not found")
+        del self.state["recipients"][found[0]]
+        return Response(status=204)
+
+    # -- /contactmetadata and /contactdata -------------------------------------------------------------
+
+    def list_metadata(self, request: Request) -> Response:
+        return self._page(request, list(self.state["metadata"].values()))
+
+    def create_metadata(self, request: Request) -> Response:
+        body = self._body(request, "TContactMetaData", frozenset({"Name", "Datatype", "NameSpace"}))
+        if isinstance(body, Response):
+            return body
+        name = self._get(body, "Name")
+        datatype = self._get(body, "Datatype", "str")
+        namespace = self._get(body, "NameSpace", "static")
+        if not isinstance(name, str) or not name.strip():
+            return self.error(400, "Object properties invalid", {"Name": "Name is required"})
+        if datatype not in DATATYPES or namespace not in ("static", "historic"):
+            return self.error(400, "Object properties invalid", {"Datatype": f"{datatype!r} is not a datatype"})
+        if self._metadata(name) is not None:
+            return self.error(400, f'MJ18 A ContactMetaData resource with value "{name}" for Name already exists.')
+        meta = {"Datatype": datatype, "ID": self._next("metadata"), "Name": name, "NameSpace": namespace}
+        self.state["metadata"][name.lower()] = meta
+        return self._envelope([meta], 201)
+
+    def _metadata_ref(self, ref: str) -> dict[str, Any] | None:
+        found = self._metadata(ref)
+        if found is None:
+            found = next((m for m in self.state["metadata"].values() if str(m["ID"]) == ref), None)
+        return found
+
+    def get_metadata(self, request: Request, ref: str) -> Response:
+        meta = self._metadata_ref(ref)
+        return self.error(404, "Object not found") if meta is None else self._envelope([meta])
+
+    def update_metadata(self, request: Request, ref: str) -> Response:
+        meta = self._metadata_ref(ref)
+        if meta is None:
+            return self.error(404, "Object not found")
+        body = self._body(request, "TContactMetaData", frozenset({"Name", "Datatype"}))
+        if isinstance(body, Response):
+            return body
+        datatype = self._get(body, "Datatype", meta["Datatype"])
+        if datatype not in DATATYPES:
+            return self.error(400, "Object properties invalid", {"Datatype": f"{datatype!r} is not a datatype"})
+        del self.state["metadata"][meta["Name"].lower()]
+        meta.update(Name=self._get(body, "Name", meta["Name"]), Datatype=datatype)
+        self.state["metadata"][meta["Name"].lower()] = meta
+        return self._envelope([meta])
+
+    def delete_metadata(self, request: Request, ref: str) -> Response:
+        meta = self._metadata_ref(ref)
+        if meta is None:
+            return self.error(404, "Object not found")
+        del self.state["metadata"][meta["Name"].lower()]
+        for contact in self.state["contacts"].values():
+            contact["Properties"].pop(meta["Name"], None)
+        return Response(status=204)
+
+    def _data_record(self, contact: dict[str, Any]) -> dict[str, Any]:
+        items = [{"Name": name, "Value": _text_value(value)} for name, value in contact["Properties"].items()]
+        return {"ContactID": contact["ID"], "Data": items, "ID": contact["ID"]}
+
+    def get_data(self, request: Request, ref: str) -> Response:
+        contact = self._contact(ref)
+        return self.error(404, "Object not found") if contact is None else self._envelope([self._data_record(contact)])
+
+    def update_data(self, request: Request, ref: str) -> Response:
+        contact = self._contact(ref)
+        if contact is None:
+            return self.error(404, "Object not found")
+        body = self._body(request, "TContactData", frozenset({"Data"}))
+        if isinstance(body, Response):
+            return body
+        items = self._get(body, "Data", [])
+        if not isinstance(items, list):
+            return self.error(400, "Object properties invalid", {"Data": "Data must be a list"})
+        values = {str(self._get(i, "Name")): self._get(i, "Value") for i in items if isinstance(i, dict)}
+        typed, problems = self._check_properties(values)
+        if problems:
+            return self.error(400, "Object properties invalid", {"Properties": [{n: p} for n, p in problems]})
+        self._set_properties(contact, typed)
+        return self._envelope([self._data_record(contact)])
+
+    # -- the CSV route ---------------------------------------------------------------------------------------
+
+    def upload_csv(self, request: Request, ref: str, mime: str) -> Response:
+        """``POST /v3/DATA/contactslist/{id}/CSVData/text:plain``: 200 ``{"ID": DataID}`` (seed 000)."""
+        content_type = request.mimetype or ""
+        if mime != "text:plain" or content_type != "text/plain":
+            # reference §8 (php #86): the body's type must match the URL's.
+            return self.error(400, f'Data Content type "{content_type}" does not match URL content type "text/plain"')
+        lst = self._list(ref)
+        if lst is None:
+            return self.error(404, "Object not found")  # reference §4 (python #112)
+        number = self._next("data")
+        self.state["data"][str(number)] = {"ListID": lst["ID"], "Text": request.get_data(as_text=True)}
+        return json_response({"ID": number}, 200)
+
+    def create_import(self, request: Request) -> Response:
+        fields = frozenset({"ContactsListID", "DataID", "Method", "ImportOptions", "ErrTreshold", "Status"})
+        body = self._body(request, "TCSVImport", fields)
+        if isinstance(body, Response):
+            return body
+        method = self._get(body, "Method")
+        list_ref = self._get(body, "ContactsListID")
+        data = self.state["data"].get(str(self._get(body, "DataID")))
+        if method not in CSV_METHODS:
+            return self.error(400, "Object properties invalid", {"Method": "Method missing or not valid"})
+        if method in ("excludemarketing", "includemarketing") and list_ref not in (None, ""):
+            # reference §4 (DOC-EXCL): the global exclusion takes no list.
+            return self.error(
+                400,
+                "MJ08 Property ContactsList is invalid: Exclusion of contacts from marketing campaign is a global "
+                "status and can not be applied to a list",
+            )
+        lst = None if method in ("excludemarketing", "includemarketing") else self._list(str(list_ref))
+        if data is None or (lst is None and method in ACTIONS):
+            return self.error(400, "Object properties invalid", {"DataID": "DataID or ContactsListID not valid"})
+        options = self._get(body, "ImportOptions", "") or ""
+        if options:
+            try:
+                parsed = json.loads(options) if isinstance(options, str) else None
+            except ValueError:
+                parsed = None
+            if not isinstance(parsed, dict):
+                # reference §4: ImportOptions is a JSON-encoded *string*.
+                return self.error(400, "Object properties invalid", {"ImportOptions": "must be a JSON string"})
+        number = self._next("job")
+        fail = self.state["faults"]["job_error"] > 0
+        if fail:
+            self.state["faults"]["job_error"] -= 1
+        job = {
+            "Kind": "csv",
+            "ListID": None if lst is None else lst["ID"],
+            "DataID": int(self._get(body, "DataID")),
+            "Method": method,
+            "ImportOptions": options,
+            "ErrTreshold": self._get(body, "ErrTreshold", 0) or 0,
+            "Step": 0,
+            "Contacts": [],
+            "Count": 0,
+            "Current": 0,
+            "Error": "",
+            "Errors": [],
+            "ErrorRows": [],
+            "Header": [],
+            "RequestAt": _now(),
+            "AliveAt": _now(),
+            "JobStart": "",
+            "JobEnd": "",
+            "Fail": fail,
+        }
+        self.state["jobs"][str(number)] = job
+        return self._envelope([self._import_record(job, str(number))], 201)
+
+    def _import_record(self, job: dict[str, Any], number: str) -> dict[str, Any]:
+        # seed 000 shows Count and Errcount as strings; we send them so.
+        return {
+            "AliveAt": job["AliveAt"],
+            "ContactsListID": job["ListID"] if job["ListID"] is not None else "",
+            "Count": str(job["Count"]),
+            "Current": job["Current"],
+            "DataID": job["DataID"],
+            "Errcount": str(len(job["Errors"])),
+            "ErrTreshold": job["ErrTreshold"],
+            "ID": int(number),
+            "ImportOptions": job["ImportOptions"],
+            "JobEnd": job["JobEnd"],
+            "JobStart": job["JobStart"],
+            "Method": job["Method"],
+            "RequestAt": job["RequestAt"],
+            "Status": job.get("Final") or CSV_STEPS[job["Step"]],
+        }
+
+    def get_import(self, request: Request, ref: str) -> Response:
+        job = self.state["jobs"].get(ref)
+        if job is None or job["Kind"] != "csv":
+            return self.error(404, "Object not found")
+        self._advance(job, ref)
+        job["AliveAt"] = _now()
+        return self._envelope([self._import_record(job, ref)])
+
+    def update_import(self, request: Request, ref: str) -> Response:
+        """Only ``{"Status": "Abort"}`` is accepted on PUT (reference §4, META-2015)."""
+        job = self.state["jobs"].get(ref)
+        if job is None or job["Kind"] != "csv":
+            return self.error(404, "Object not found")
+        body = self._body(request, "TCSVImport", frozenset({"Status"}))
+        if isinstance(body, Response):
+            return body
+        if self._get(body, "Status") != "Abort":
+            return self.error(400, "Object properties invalid", {"Status": "only Abort is allowed"})
+        if CSV_STEPS[job["Step"]] != "Completed" and not job.get("Final"):
+            job["Final"] = "Abort"
+            job["JobEnd"] = _now()
+        return self._envelope([self._import_record(job, ref)])
+
+    def _rows(self, job: dict[str, Any]) -> tuple[list[str], Iterator[list[str]]]:
+        text = self.state["data"][str(job["DataID"])]["Text"]
+        rows = csv.reader(io.StringIO(text), skipinitialspace=True)
+        options = json.loads(job["ImportOptions"]) if job["ImportOptions"] else {}
+        names = options.get("FieldNames")
+        if isinstance(names, list) and names:
+            return [str(n) for n in names], rows
+        return next(rows, []), rows
+
+    def _run_csv(self, job: dict[str, Any]) -> None:
+        """Apply a CSV: first row (or ``FieldNames``) names the columns, ``email`` is the key (reference §4)."""
+        options = json.loads(job["ImportOptions"]) if job["ImportOptions"] else {}
+        fmt = options.get("DateTimeFormat")
+        offset = _as_int(options.get("TimezoneOffset", 0)) or 0
+        names, rows = self._rows(job)
+        job["Header"] = [*names, "error"]
+        lowered = [n.strip().lower() for n in names]
+        if "email" not in lowered:
+            job["Final"] = "Error"
+            job["Error"] = "The CSV has no email column"
+            return
+        at = lowered.index("email")
+        for name in names:
+            if name.strip().lower() != "email" and self._metadata(name.strip()) is None:
+                # reference §4: unknown columns become str properties.
+                meta = {"Datatype": "str", "ID": self._next("metadata"), "Name": name.strip(), "NameSpace": "static"}
+                self.state["metadata"][name.strip().lower()] = meta
+        lst = None if job["ListID"] is None else self._list(str(job["ListID"]))
+        seen: set[str] = set()
+        count = 0
+        for row in rows:
+            if not row:
+                continue
+            count += 1
+            problem = self._csv_row(job, row, names=names, at=at, lst=lst, seen=seen, fmt=fmt, offset=offset)
+            if problem is not None:
+                job["Errors"].append(
+                    {"Email": row[at] if len(row) > at else row[0], "Error": problem[0], "Field": problem[1]}
+                )
+                job["ErrorRows"].append([*row, f" ###{problem[0]}" + (f"###{problem[1]}" if problem[1] else "")])
+        job["Count"] = count
+        job["Current"] = count
+
+    def _csv_row(
+        self,
+        job: dict[str, Any],
+        row: list[str],
+        *,
+        names: list[str],
+        at: int,
+        lst: dict[str, Any] | None,
+        seen: set[str],
+        fmt: str | None,
+        offset: int,
+    ) -> tuple[str, str] | None:
+        """Apply one data row; return (message, field) when it fails (seed 000, php-simple #67 formats)."""
+        if len(row) < len(names):
+            return "Too few columns at line", ""
+        email = row[at].strip()
+        if _EMAIL.fullmatch(email) is None or len(email) > 254:
+            return "Invalid email address", "email"
+        if email.lower() in seen:
+            return "Duplicated email", "email"
+        seen.add(email.lower())
+        values = {names[i].strip(): cell for i, cell in enumerate(row[: len(names)]) if i != at and cell != ""}
+        typed, problems = self._check_properties(values, fmt, offset)
+        if problems:
+            return problems[0][1], problems[0][0]
+        contact = self._upsert(email)
+        self._set_properties(contact, typed)
+        method = job["Method"]
+        if method in ("excludemarketing", "includemarketing"):
+            contact["IsExcludedFromCampaigns"] = method == "excludemarketing"
+        elif lst is not None:
+            self._apply_action(contact, lst, method)
+        return None
+
+    def csv_errors(self, request: Request, ref: str) -> Response:
+        """The CSV error file: the failed rows as sent, plus an ``error`` column (seed 000)."""
+        job = self.state["jobs"].get(ref)
+        if job is None or job["Kind"] != "csv":
+            return self.error(404, "Object not found")
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        if job["Header"]:
+            writer.writerow(job["Header"])
+        writer.writerows(job["ErrorRows"])
+        return Response(out.getvalue(), status=200, content_type="text/csv")
