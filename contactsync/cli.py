@@ -13,6 +13,7 @@ import functools
 import importlib
 import inspect
 import json
+import logging
 import os
 import signal
 import sys
@@ -50,13 +51,14 @@ from contactsync.model import (
 )
 from contactsync.provider import Provider
 
-__all__ = ["EXIT_FAILED", "EXIT_INPUT", "EXIT_OK", "EXIT_ROW_ERRORS", "EXIT_USAGE", "cli", "main"]
+__all__ = ["EXIT_FAILED", "EXIT_INPUT", "EXIT_INTERNAL", "EXIT_OK", "EXIT_ROW_ERRORS", "EXIT_USAGE", "cli", "main"]
 
 EXIT_OK = 0
 EXIT_ROW_ERRORS = 1
 EXIT_USAGE = 2
 EXIT_FAILED = 3
 EXIT_INPUT = 4
+EXIT_INTERNAL = 5
 
 DEMO_FIELDS = (
     FieldDefinition("company", FieldType.TEXT),
@@ -76,6 +78,8 @@ _JSON_ERRORS = 100
 
 def exit_code_for(error: BaseException) -> int:
     """The documented exit code for an error that ended a command."""
+    if not isinstance(error, (ContactSyncError, OSError)):
+        return EXIT_INTERNAL
     if isinstance(error, (ConfigurationError, UnsupportedAction)):
         return EXIT_USAGE
     if isinstance(error, (InvalidInput, OSError)):
@@ -95,17 +99,28 @@ class _Group(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise
         except (ContactSyncError, OSError) as exc:
             _fail(ctx, exc)
         except KeyboardInterrupt:
             click.echo("contactsync: interrupted", err=True)
             raise click.exceptions.Exit(130) from None
+        except Exception as exc:
+            if os.environ.get("CONTACTSYNC_DEBUG"):
+                raise
+            _fail(ctx, exc)
 
 
 def _fail(ctx: click.Context, exc: BaseException) -> NoReturn:
     code = exit_code_for(exc)
     if isinstance(exc, OSError):
         message = f"{exc.strerror or type(exc).__name__}: {exc.filename}" if exc.filename else str(exc)
+    elif code == EXIT_INTERNAL:
+        message = (
+            f"internal error (a bug in contactsync or a provider plugin): {type(exc).__name__}: {exc}; "
+            "set CONTACTSYNC_DEBUG=1 to see the traceback"
+        )
     else:
         message = str(exc)
     click.echo(f"contactsync: error: {message}", err=True)
@@ -368,6 +383,7 @@ def embedded_sandbox(names: Sequence[str], state: str | None = None) -> Iterator
     for name in names:
         if name not in EMULATORS:
             raise ConfigurationError(f"the sandbox has no emulator for {name!r}; it has: {', '.join(EMULATORS)}")
+    logging.getLogger("werkzeug").setLevel(logging.CRITICAL)  # no request log in the middle of our output
     try:
         sandbox = Sandbox(list(names))
     except ImportError as exc:
@@ -899,16 +915,26 @@ def demo(ctx: click.Context, path: str | None, errors_out: str, names: tuple[str
         source = Path(path) if path else stack.enter_context(as_file(files("contactsync").joinpath(DEMO_DATA)))
         sandbox_ = stack.enter_context(embedded_sandbox(ready))
         writer = stack.enter_context(ErrorWriter(errors_out, provider_column=True))
-        results = [_demo_one(ctx, sandbox_, name, source, writer) for name in ready]
+        results = []
+        for name in ready:
+            try:
+                results.append(_demo_one(ctx, sandbox_, name, source, writer))
+            except Exception as exc:  # one provider's failure must not hide the others' results
+                if os.environ.get("CONTACTSYNC_DEBUG"):
+                    raise
+                results.append({"provider": name, "status": "error", "error": f"{type(exc).__name__}: {exc}"})
     if as_json:
         _emit_json({"results": results, "skipped": skipped, "errors_file": errors_out, "error_count": writer.count})
     else:
         headers = ["provider", "status", "requested", "created", "updated", "errored", "seconds"]
-        click.echo(_table(headers, [[r[h] for h in headers] for r in results]))
+        click.echo(_table(headers, [[r.get(h) for h in headers] for r in results]))
+        for result in results:
+            if "error" in result:
+                click.echo(f"{result['provider']}: {result['error'][:500]}")
         for name, why in skipped.items():
             click.echo(f"{name}: skipped ({why})")
         click.echo(f"{writer.count:,} row errors written to {errors_out}")
-    ok = all(ImportStatus(r["status"]).is_success for r in results)
+    ok = all(r["status"] != "error" and ImportStatus(r["status"]).is_success for r in results)
     ctx.exit(EXIT_OK if ok else EXIT_FAILED)
 
 

@@ -250,14 +250,15 @@ class ContactReader:
 
     @staticmethod
     def _sniff(sample: str) -> str:
+        """The delimiter: the only candidate in the header line, else csv.Sniffer's guess, else the commonest."""
         first = sample.split("\n", 1)[0]
-        if not any(d in first for d in _DELIMITERS):
-            return ","
+        present = [d for d in _DELIMITERS if d in first]
+        if len(present) <= 1:
+            return present[0] if present else ","
         try:
             return csv.Sniffer().sniff(sample, delimiters=_DELIMITERS).delimiter
         except csv.Error:
-            counts = {d: first.count(d) for d in _DELIMITERS}
-            return max(counts, key=counts.__getitem__)
+            return max(present, key=first.count)
 
     def _open_excel(self) -> Iterator[list[str]]:
         try:

@@ -1,0 +1,1 @@
+"""Tests of the command line, the contact-file reader and the sandbox state file."""
