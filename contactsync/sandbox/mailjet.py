@@ -188,7 +188,7 @@ class MailjetEmulator(Emulator):
             "metadata": {},
             "jobs": {},
             "data": {},
-            "faults": {"rate_limit": 0, "job_error": 0},
+            "faults": {"job_error": 0},
         }
 
     def credentials(self) -> dict[str, str]:
@@ -197,12 +197,7 @@ class MailjetEmulator(Emulator):
     # -- the protocol -------------------------------------------------------------------------
 
     def handle(self, request: Request, path: str) -> Response:
-        """Route with Mailjet's case-insensitive paths; serve an injected rate limit first."""
-        with self.lock:
-            faults = self.state["faults"]
-            if faults["rate_limit"] > 0:
-                faults["rate_limit"] -= 1
-                return self.rate_limited(0)
+        """Route with Mailjet's case-insensitive action paths."""
         segments = [s.lower() for s in path.split("/")]
         segments = [s.replace("-", "") if s.replace("-", "") in _ACTION_SEGMENTS else s for s in segments]
         return super().handle(request, "/".join(segments))
@@ -223,11 +218,6 @@ class MailjetEmulator(Emulator):
         # reference §7: 429 documented; its body and any Retry-After are UNCONFIRMED; the v3 error shape is used.
         body = {"ErrorInfo": "", "ErrorMessage": "Too many requests", "StatusCode": 429}
         return json_response(body, 429, {"Retry-After": str(retry_after)})
-
-    def throttle(self, requests: int = 1) -> None:
-        """Answer the next ``requests`` requests with Mailjet's 429."""
-        with self.lock:
-            self.state["faults"]["rate_limit"] = requests
 
     def fail_jobs(self, jobs: int = 1) -> None:
         """Make the next ``jobs`` bulk jobs end in ``Error``."""
