@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-import collections
 import contextlib
 import csv
 import io
 import os
+import threading
 import time
 from collections.abc import Iterator, Mapping
 from datetime import datetime, timezone
 from typing import Any, ClassVar, TypeVar
 from urllib.parse import quote, urlsplit
 
+import attrs
 from urllib3.util.retry import Retry
 
 from contactsync.batching import Batch, BatchLimits
@@ -112,8 +113,8 @@ class _FileRoute(ImportRoute):
         self.columns = [EMAIL_COLUMN]
         self._positions: dict[str, int] = {}
         self._pending: dict[str, FieldType] = {}
-        self._widths: collections.deque[int] = collections.deque()
         self._active: list[str] = []
+        self._lock = threading.Lock()  # submit runs in worker threads while encode goes on
 
     @property
     def path(self) -> str:
@@ -134,35 +135,36 @@ class _FileRoute(ImportRoute):
             line[at] = cell
         out = io.StringIO()
         csv.writer(out).writerow(line)
-        self._widths.append(len(line))
         return out.getvalue().encode("utf-8")
 
     def _accept(self, column: str, field: str, value: PropertyValue) -> bool:
         """Check the value against its data field; note fields to create (data fields must exist first)."""
         wanted = infer_field_type(value)
-        stored = self.known[column].type if column in self.known else self._pending.get(column)
-        if stored is None:
-            if wanted is None:
-                return False  # clearing a field the account does not have changes nothing
-            self._pending[column] = wanted
-            return True
+        with self._lock:
+            stored = self.known[column].type if column in self.known else self._pending.get(column)
+            if stored is None:
+                if wanted is None:
+                    return False  # clearing a field the account does not have changes nothing
+                self._pending[column] = wanted
+                return True
         if wanted is not None and stored is not FieldType.TEXT and not self.client.same_field_type(stored, wanted):
             raise InvalidInput(f"the dotmailer data field {column} is {stored.value}, not {wanted.value}", field=field)
         return True
 
     def submit(self, batch: Batch) -> ImportJob:
-        widths = [self._widths.popleft() for _ in range(len(batch))]
-        for column, kind in list(self._pending.items()):
-            self.known[column] = self.client.create_data_field(column, kind)
-            del self._pending[column]
-        width = len(self.columns)
-        head = io.StringIO()
-        csv.writer(head).writerow(self.columns)
-        rows = b"".join(
-            item if used == width else item[:-2] + b"," * (width - used) + b"\r\n"
-            for item, used in zip(batch.items, widths, strict=True)
-        )
-        payload = self.render(head.getvalue().encode("utf-8") + rows)
+        columns = list(self.columns)  # every row of this batch was encoded against a prefix of these
+        with self._lock:
+            for column in columns:
+                kind = self._pending.pop(column, None)
+                if kind is not None:
+                    self.known[column] = self.client.create_data_field(column, kind)
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow(columns)
+        blanks = [""] * len(columns)
+        for row in csv.reader(io.StringIO(b"".join(batch.items).decode("utf-8"), newline="")):
+            writer.writerow(row + blanks[len(row) :])
+        payload = self.render(out.getvalue().encode("utf-8"))
         if len(payload) > self.client.max_file_bytes:
             raise InvalidInput(
                 f"batch {batch.number} makes a {len(payload)}-byte file, over the "
@@ -203,15 +205,19 @@ class _FileRoute(ImportRoute):
                     raise
                 self._wait_for_slot()
                 continue
-            self._active.append(record.id)
+            with self._lock:
+                self._active.append(record.id)
             return record
 
     def _wait_for_slot(self) -> None:
         """Poll this import's unfinished uploads until one of them ends."""
         while True:
-            before = len(self._active)
-            self._active = [job for job in self._active if self.client.raw_status(job).status == "NotFinished"]
-            if len(self._active) < before:
+            with self._lock:
+                active = list(self._active)
+            done = {job for job in active if self.client.raw_status(job).status != "NotFinished"}
+            if done:
+                with self._lock:
+                    self._active = [job for job in self._active if job not in done]
                 return
             time.sleep(self.client.poll_interval)
 
@@ -285,6 +291,7 @@ class DotmailerProvider(Provider):
         retry: Retry | None = None,
         poll_interval: float = 2.0,
         allow_insecure: bool = False,
+        concurrency: int = 2,
     ) -> None:
         username = username or os.environ.get("DOTMAILER_USERNAME")
         password = password or os.environ.get("DOTMAILER_PASSWORD")
@@ -315,7 +322,9 @@ class DotmailerProvider(Provider):
             "retry": retry,
             "allow_insecure": allow_insecure,
         }
-        super().__init__(base_url=base_url, auth=self._auth, poll_interval=poll_interval, **self._options)
+        super().__init__(
+            base_url=base_url, auth=self._auth, poll_interval=poll_interval, concurrency=concurrency, **self._options
+        )
 
     # -- the endpoint --------------------------------------------------------------------
 
@@ -500,7 +509,9 @@ class DotmailerProvider(Provider):
         record = self._contact(Contact(email).email)
         if record is None:
             return None
-        return from_wire(record, {f.name.upper(): f for f in self.fields()})
+        contact = from_wire(record, {f.name.upper(): f for f in self.fields()})
+        # The server lists every data field of the account; on a read, an empty one is simply absent.
+        return attrs.evolve(contact, properties={k: v for k, v in contact.properties.items() if v is not None})
 
     def get_subscriptions(self, email: str) -> list[Membership]:
         """The contact's address books; subscribed follows the contact's account-level status.
