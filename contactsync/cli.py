@@ -324,6 +324,7 @@ class ProviderSpec:
     base_url: str | None
     settings: tuple[str, ...]
     timeout: float | None
+    poll_interval: float | None
     config: str | None
     sandbox: bool
     state: str | None
@@ -357,9 +358,13 @@ def _settings(name: str, spec: ProviderSpec, config: Mapping[str, Any]) -> dict[
     settings: dict[str, Any] = dict(table)
     settings.update({key: getattr(spec, key) for key in _CREDENTIAL_FLAGS if getattr(spec, key) is not None})
     settings.update(_pairs(spec.settings, "--setting"))
-    if spec.timeout is not None:
-        settings["timeout"] = spec.timeout
+    settings.update(_numbers(spec))
     return settings
+
+
+def _numbers(spec: ProviderSpec) -> dict[str, float]:
+    numbers = {"timeout": spec.timeout, "poll_interval": spec.poll_interval}
+    return {key: value for key, value in numbers.items() if value is not None}
 
 
 def _check_settings(cls: type[Provider], settings: Mapping[str, Any]) -> None:
@@ -407,8 +412,7 @@ def open_client(spec: ProviderSpec) -> Iterator[Provider]:
         raise click.UsageError("--state only applies with --sandbox (or to `contactsync sandbox`)")
     if spec.sandbox:
         with embedded_sandbox([name], spec.state) as sandbox:
-            options = {"timeout": spec.timeout} if spec.timeout is not None else {}
-            client: Provider = sandbox.connect(name, **options)
+            client: Provider = sandbox.connect(name, **_numbers(spec))
             with client:
                 yield client
         return
@@ -443,6 +447,7 @@ def provider_command(func: Callable[..., Any]) -> Callable[..., Any]:
             "--setting", "settings", multiple=True, metavar="KEY=VALUE", help="Any other constructor setting."
         ),
         click.option("--timeout", type=float, help="Seconds per HTTP request."),
+        click.option("--poll-interval", type=float, help="Seconds between status polls at first (then backing off)."),
         click.option(
             "--config", type=click.Path(dir_okay=False), help="Config file (default ~/.config/contactsync.toml)."
         ),
