@@ -80,7 +80,7 @@ def test_unrepresentable_values_raise_naming_the_field(contact: Contact, field: 
 
 
 def test_booleans_follow_the_chosen_policy() -> None:
-    book = FieldBook([*BOOK.by_id.values(), *[]])
+    book = FieldBook(BOOK.by_id.values())
     assert contact_to_wire(Contact("a@example.com", properties={"note": True}), book, "text").custom_fields == {
         "e1_T": "true"
     }
@@ -127,7 +127,10 @@ def test_status_mapping(body: dict[str, Any], status: ImportStatus) -> None:
 
 
 def test_errors_file_with_unknown_headers_is_read_leniently() -> None:
-    text = "\ufeffLine,Contact Email,Error Reason,Column\n3,a@example.com,bad phone,phone_number\n,,,\n4,b@example.com,bad date,\n"
+    text = (
+        "\ufeffLine,Contact Email,Error Reason,Column\n"
+        "3,a@example.com,bad phone,phone_number\n,,,\n4,b@example.com,bad date,\n"
+    )
     found = list(parse_errors_file(text))
     assert [(e.email, e.message, e.field) for e in found] == [
         ("a@example.com", "bad phone", "phone_number"),

@@ -8,14 +8,14 @@ import io
 import json
 import os
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 from urllib.parse import quote
 
 from urllib3.util.retry import Retry
 
 from contactsync.batching import Batch, BatchLimits
-from contactsync.errors import ConfigurationError, ProviderError, UnrepresentableValue
+from contactsync.errors import ConfigurationError, ProviderError, UnrepresentableValue, UnsupportedAction
 from contactsync.http import BearerAuth
 from contactsync.model import (
     Contact,
@@ -289,6 +289,20 @@ class SendGridProvider(Provider):
         self.global_unsubscribe = global_unsubscribe
         # The actions this configuration applies exactly; an instance attribute shadowing the class default.
         self.__dict__["capabilities"] = _capabilities(unsubscribe=bool(self.unsubscribe_groups) or global_unsubscribe)
+
+    def check_actions(self, subscriptions: Sequence[ListSubscription]) -> None:
+        """Also refuse UNSUBSCRIBE from a list that has no group mapped when global unsubscribes are off."""
+        super().check_actions(subscriptions)
+        for sub in subscriptions:
+            if (
+                sub.action is SubscriptionAction.UNSUBSCRIBE
+                and sub.list_id not in self.unsubscribe_groups
+                and not self.global_unsubscribe
+            ):
+                raise UnsupportedAction(
+                    f"sendgrid cannot unsubscribe from list {sub.list_id}: unsubscribe_groups maps no group to it "
+                    "and global_unsubscribe is off. Map it to an unsubscribe group, or use REMOVE."
+                )
 
     # -- hooks ----------------------------------------------------------------------------
 
