@@ -485,21 +485,33 @@ def _field_types(client: Provider) -> dict[str, FieldType]:
         return {}
 
 
+_WIDER = {FieldType.INTEGER: FieldType.NUMBER, FieldType.DATE: FieldType.DATETIME}
+"""A type the provider may lack, and the wider one that holds its values exactly."""
+
+
 def fit_type(wanted: FieldType, supported: frozenset[FieldType]) -> FieldType:
-    """The provider's nearest type that loses nothing: integers as numbers, anything else as text."""
+    """The provider's nearest type that loses nothing: integers as numbers, dates as datetimes, else text."""
     if wanted in supported or not supported:
         return wanted
-    if wanted is FieldType.INTEGER and FieldType.NUMBER in supported:
-        return FieldType.NUMBER
-    return FieldType.TEXT
+    wider = _WIDER.get(wanted)
+    return wider if wider in supported else FieldType.TEXT
 
 
 def _ensure_columns(
     client: Provider, columns: Sequence[str], declared: Mapping[str, FieldType]
 ) -> dict[str, FieldType]:
+    """Create the missing fields; return the type to parse each column as.
+
+    A column declared integer and stored as a number is still parsed as an integer,
+    so a fraction is a row error rather than a silently different value.
+    """
     supported = client.capabilities.field_types
     wanted = [FieldDefinition(c, fit_type(declared.get(c, FieldType.TEXT), supported)) for c in columns]
-    return {f.name: f.type for f in client.ensure_fields(wanted)}
+    parse = {}
+    for column, stored in zip(columns, client.ensure_fields(wanted), strict=True):
+        kind = declared.get(column)
+        parse[column] = kind if kind is FieldType.INTEGER and stored.type is FieldType.NUMBER else stored.type
+    return parse
 
 
 def _report_errors(
@@ -950,7 +962,7 @@ def _demo_one(ctx: click.Context, sandbox_: Any, name: str, source: Path, writer
     with client:
         actions = client.capabilities.actions
         action = next(
-            (a for a in (SubscriptionAction.ADD_FORCE, SubscriptionAction.ADD_NO_FORCE) if a in actions), None
+            (a for a in (SubscriptionAction.ADD_NO_FORCE, SubscriptionAction.ADD_FORCE) if a in actions), None
         )
         subscriptions = [ListSubscription(client.create_list("contactsync demo"), action)] if action else []
         declared = {d.name: d.type for d in DEMO_FIELDS}

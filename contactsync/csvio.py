@@ -19,7 +19,7 @@ import io
 import os
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from datetime import date, datetime
+from datetime import date, datetime, time, timezone
 from types import TracebackType
 from typing import Any, BinaryIO, TextIO, cast
 
@@ -61,7 +61,10 @@ def _squash(header: str) -> str:
 
 
 def parse_value(text: str, field_type: FieldType) -> PropertyValue:
-    """Parse one cell as ``field_type``; raise ValueError saying what was expected."""
+    """Parse one cell as ``field_type``; raise ValueError saying what was expected.
+
+    A date alone in a datetime column means midnight UTC; other datetimes keep the zone they give (or none).
+    """
     value = text.strip()
     if field_type is FieldType.TEXT:
         return text
@@ -90,6 +93,8 @@ def parse_value(text: str, field_type: FieldType) -> PropertyValue:
             pass
         raise ValueError(f"expected a date as YYYY-MM-DD, got {text!r}")
     try:
+        if len(value) == 10:  # a date alone: midnight UTC, so it is one instant everywhere
+            return datetime.combine(date.fromisoformat(value), time(), timezone.utc)
         return datetime.fromisoformat(value[:-1] + "+00:00" if value.endswith(("Z", "z")) else value)
     except ValueError:
         raise ValueError(f"expected a date and time as YYYY-MM-DDTHH:MM[:SS][+HH:MM], got {text!r}") from None

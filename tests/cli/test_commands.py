@@ -181,6 +181,8 @@ def test_help_lists_every_command(run: CliRunnerCall) -> None:
         (FieldType.BOOLEAN, {FieldType.TEXT, FieldType.NUMBER, FieldType.DATE}, FieldType.TEXT),
         (FieldType.INTEGER, {FieldType.TEXT, FieldType.NUMBER}, FieldType.NUMBER),
         (FieldType.DATE, {FieldType.TEXT, FieldType.DATE}, FieldType.DATE),
+        (FieldType.DATE, {FieldType.TEXT, FieldType.DATETIME}, FieldType.DATETIME),
+        (FieldType.DATETIME, {FieldType.TEXT, FieldType.DATE}, FieldType.TEXT),
     ],
 )
 def test_fields_are_created_with_the_nearest_lossless_type(
