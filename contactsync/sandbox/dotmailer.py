@@ -161,7 +161,6 @@ class DotmailerEmulator(Emulator):
             },
             "imports": {},
             "forced": [],
-            "throttle": {"count": 0, "reset": 0},
             "next_contact": 1,
             "next_book": 1,
         }
@@ -177,11 +176,6 @@ class DotmailerEmulator(Emulator):
             raise ValueError(f"{status!r} is not a final import status")
         with self.lock:
             self.state["forced"].append(status)
-
-    def throttle(self, count: int = 1, reset: int = 0) -> None:
-        """Answer the next ``count`` requests with the per-hour 429, ``reset`` seconds to wait."""
-        with self.lock:
-            self.state["throttle"] = {"count": count, "reset": reset}
 
     def set_status(self, email: str, status: str) -> None:
         """Give a contact an account-level status (``HardBounced``, ``Unsubscribed``...)."""
@@ -199,16 +193,6 @@ class DotmailerEmulator(Emulator):
             ]
 
     # -- the shape of the API ----------------------------------------------------------
-
-    def handle(self, request: Request, path: str) -> Response:
-        with self.lock:
-            throttle = self.state["throttle"]
-            limited = throttle["count"] > 0
-            if limited:
-                throttle["count"] -= 1
-        if limited:
-            return self.rate_limited(throttle["reset"])
-        return super().handle(request, path)
 
     def authenticate(self, request: Request) -> Response | None:
         auth = request.authorization

@@ -37,7 +37,9 @@ def _read_back(client: DotmailerProvider, import_id: str) -> None:
     assert contact.properties == {"FIRSTNAME": "Bob", "LASTNAME": "Smith"}
 
 
-def test_php_example_upload_is_read_back(dm_sandbox: Sandbox, emulator: DotmailerEmulator, client: DotmailerProvider) -> None:
+def test_php_example_upload_is_read_back(
+    dm_sandbox: Sandbox, emulator: DotmailerEmulator, client: DotmailerProvider
+) -> None:
     # seed 003 (PHP): Basic auth, multipart POST, the part named 'file' with a filename, text/csv.
     response = requests.post(
         dm_sandbox.base_url("dotmailer") + "/v2/contacts/import",
@@ -58,9 +60,13 @@ def test_csharp_example_upload_is_read_back(
     # seed 003 (C#): an 'attachment' disposition named fileData with FileName.csv, in multipart/form-data.
     boundary = "seed-003-boundary"
     body = (
-        f"--{boundary}\r\nContent-Type: text/csv\r\n"
-        "Content-Disposition: attachment; filename=FileName.csv; name=fileData\r\n\r\n"
-    ).encode() + CSV + f"\r\n--{boundary}--\r\n".encode()
+        (
+            f"--{boundary}\r\nContent-Type: text/csv\r\n"
+            "Content-Disposition: attachment; filename=FileName.csv; name=fileData\r\n\r\n"
+        ).encode()
+        + CSV
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
     response = requests.post(
         dm_sandbox.base_url("dotmailer") + "/v2/contacts/import",
         auth=_auth(emulator),

@@ -32,7 +32,9 @@ api_contacts = st.builds(
     status=st.none() | st.sampled_from(["Subscribed", "Unsubscribed", "HardBounced", "Suppressed"]),
 )
 records: dict[type[Any], st.SearchStrategy[Any]] = {
-    wire.ContactImport: st.builds(wire.ContactImport, id=st.uuids().map(str), status=st.sampled_from(wire.IMPORT_STATUSES)),
+    wire.ContactImport: st.builds(
+        wire.ContactImport, id=st.uuids().map(str), status=st.sampled_from(wire.IMPORT_STATUSES)
+    ),
     wire.ImportReport: st.builds(wire.ImportReport, *[counts] * 15),
     wire.DataFieldValue: pairs,
     wire.ApiContact: api_contacts,
@@ -64,9 +66,9 @@ records: dict[type[Any], st.SearchStrategy[Any]] = {
     wire.AccountInfo: st.builds(
         wire.AccountInfo,
         id=st.none() | counts,
-        properties=st.lists(st.builds(wire.AccountProperty, name=words, type=st.none() | words, value=json_scalars)).map(
-            tuple
-        ),
+        properties=st.lists(
+            st.builds(wire.AccountProperty, name=words, type=st.none() | words, value=json_scalars)
+        ).map(tuple),
     ),
 }
 
@@ -82,7 +84,9 @@ def test_every_wire_record_survives_json(cls: type[Any], data: st.DataObject) ->
 def test_pascal_case_keys_and_string_numbers_are_read() -> None:
     body = {"Id": "7", "Email": "a@b.com", "DataFields": [{"Key": "AGE", "Value": 3}], "Status": "Subscribed"}
     contact = translate.structure(body, wire.ApiContact)
-    assert contact == wire.ApiContact("a@b.com", id=7, data_fields=(wire.DataFieldValue("AGE", 3),), status="Subscribed")
+    assert contact == wire.ApiContact(
+        "a@b.com", id=7, data_fields=(wire.DataFieldValue("AGE", 3),), status="Subscribed"
+    )
 
 
 def test_report_counts_absent_are_zero_and_faults_sum_the_outcomes() -> None:
@@ -141,10 +145,10 @@ values = (
     | datetimes
     | st.dates(min_value=date(1900, 1, 1), max_value=date(2200, 1, 1))
 )
-properties = st.dictionaries(field_names, values, max_size=6).filter(
-    lambda p: len({k.upper() for k in p}) == len(p)
+properties = st.dictionaries(field_names, values, max_size=6).filter(lambda p: len({k.upper() for k in p}) == len(p))
+contacts = st.builds(
+    Contact, email=emails, name=st.none() | st.text(max_size=translate.MAX_TEXT), properties=properties
 )
-contacts = st.builds(Contact, email=emails, name=st.none() | st.text(max_size=translate.MAX_TEXT), properties=properties)
 
 
 def _context(contact: Contact) -> dict[str, FieldDefinition]:
@@ -170,7 +174,10 @@ def test_contact_without_context_keeps_upper_case_wire_names(contact: Contact) -
 
 def test_name_is_fullname_and_first_last_stay_properties() -> None:
     record = translate.to_wire(Contact("a@b.com", name="Ada Lovelace", properties={"FIRSTNAME": "Ada"}))
-    assert record.data_fields == (wire.DataFieldValue("FULLNAME", "Ada Lovelace"), wire.DataFieldValue("FIRSTNAME", "Ada"))
+    assert record.data_fields == (
+        wire.DataFieldValue("FULLNAME", "Ada Lovelace"),
+        wire.DataFieldValue("FIRSTNAME", "Ada"),
+    )
 
 
 def test_date_time_values_are_written_in_utc_without_offset() -> None:

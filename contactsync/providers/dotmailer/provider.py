@@ -429,8 +429,8 @@ class DotmailerProvider(Provider):
 
     def part_errors(self, part: ImportJob) -> Iterator[ReportedError]:
         """The rows of report-faults; ``Duplicate`` faults go to the repeated rows, in order."""
-        if part.status is ImportStatus.COMPLETED and not part.errored:
-            return
+        if not part.id or (part.status is ImportStatus.COMPLETED and not part.errored):
+            return  # nothing was sent (every row was rejected locally), or nothing went wrong
         api = self.api()
         response = api.request("GET", f"/v2/contacts/import/{quote(part.id, safe='')}/report-faults")
         if response.content.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"{"):
