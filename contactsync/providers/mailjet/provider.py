@@ -72,6 +72,7 @@ class MailjetProvider(Provider):
         retry: Retry | None = None,
         poll_interval: float = 2.0,
         allow_insecure: bool = False,
+        concurrency: int = 2,
     ) -> None:
         api_key = api_key or os.environ.get("MJ_APIKEY_PUBLIC")
         secret_key = secret_key or os.environ.get("MJ_APIKEY_PRIVATE")
@@ -91,6 +92,7 @@ class MailjetProvider(Provider):
             retry=retry,
             poll_interval=poll_interval,
             allow_insecure=allow_insecure,
+            concurrency=concurrency,
         )
 
     # -- errors ----------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import threading
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -30,12 +31,17 @@ def _dumps(value: Any) -> bytes:
 
 
 class PropertyTypes:
-    """The account's property datatypes, plus those an import will create before its next request."""
+    """The account's property datatypes, plus those an import will create before its next request.
+
+    Contacts are encoded in the caller's thread while batches are submitted from worker
+    threads; creating definitions is serialised by a lock, so each is created once.
+    """
 
     def __init__(self, known: Mapping[str, str]) -> None:
         self.types = dict(known)
         self._by_lower = {name.lower(): name for name in known}
         self.pending: dict[str, str] = {}
+        self._lock = threading.Lock()
 
     def resolve(self, contact: Contact) -> tuple[dict[str, str], dict[str, str]]:
         """(datatype of each property the contact sets, new definitions it needs)."""
@@ -53,17 +59,20 @@ class PropertyTypes:
 
     def commit(self, new: Mapping[str, str]) -> None:
         """Remember definitions an encoded contact relies on; they are created before the next submit."""
-        for name, datatype in new.items():
-            self.types[name] = datatype
-            self._by_lower[name.lower()] = name
-            self.pending[name] = datatype
+        with self._lock:
+            for name, datatype in new.items():
+                self.types[name] = datatype
+                self._by_lower[name.lower()] = name
+                self.pending[name] = datatype
 
     def create_pending(self, provider: MailjetProvider) -> None:
-        """Create the pending definitions in the account."""
-        if self.pending:
-            definitions = [FieldDefinition(n, translate.DATATYPES[t]) for n, t in self.pending.items()]
-            provider.ensure_fields(definitions)
-            self.pending.clear()
+        """Create the pending definitions in the account (every batch encoded so far may rely on them)."""
+        with self._lock:
+            if self.pending:
+                definitions = [FieldDefinition(n, translate.DATATYPES[t]) for n, t in self.pending.items()]
+                provider.ensure_fields(definitions)
+                for definition in definitions:
+                    del self.pending[definition.name]
 
 
 class JsonRoute(ImportRoute):

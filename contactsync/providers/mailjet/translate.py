@@ -184,7 +184,7 @@ def _structure_id(value: Any, _: Any = None) -> MjId:
 
 def _unstructure_id(value: str) -> int | str:
     """Numeric ids go out as numbers (reference §1: ListID is an integer); others, e.g. list addresses, as strings."""
-    return int(value) if value.isdigit() and str(int(value)) == value else value
+    return int(value) if value.isascii() and value.isdigit() and str(int(value)) == value else value
 
 
 # -- the converter -----------------------------------------------------------------------
