@@ -1,0 +1,100 @@
+"""The real thing: `contactsync sandbox` served from one process, `contactsync import` run from another."""
+
+from __future__ import annotations
+
+import json
+import signal
+import sqlite3
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from contactsync.cli import EXIT_INPUT, EXIT_ROW_ERRORS
+from tests.cli.conftest import available
+
+COMMAND = [sys.executable, "-m", "contactsync.cli"]
+PROVIDER = "sendgrid"
+
+pytestmark = pytest.mark.skipif(not available(PROVIDER), reason=f"{PROVIDER} is not built yet")
+
+
+def _serve(state: Path) -> tuple[subprocess.Popen[str], dict[str, Any]]:
+    process = subprocess.Popen(
+        [*COMMAND, "sandbox", "--port", "0", "--json", "--state", str(state), "--provider", PROVIDER],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    assert process.stdout is not None
+    line = process.stdout.readline()
+    assert line, "the sandbox printed nothing"
+    return process, json.loads(line)
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], dict[str, Any]]]:
+    process, started = _serve(tmp_path / "state.db")
+    try:
+        yield process, started
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.wait(timeout=10)
+
+
+def _flags(started: dict[str, Any]) -> list[str]:
+    settings = started["providers"][PROVIDER]
+    return ["--provider", PROVIDER, "--poll-interval", "0.02"] + [
+        item for key, value in settings.items() for item in (f"--{key.replace('_', '-')}", value)
+    ]
+
+
+def _run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*COMMAND, *args], capture_output=True, text=True, timeout=120, check=False)
+
+
+def test_import_over_http_to_a_separate_sandbox_process(
+    server: tuple[subprocess.Popen[str], dict[str, Any]], tmp_path: Path
+) -> None:
+    process, started = server
+    assert started["url"].startswith("http://127.0.0.1:")
+    people = tmp_path / "people.csv"
+    people.write_text("email,name\nann@example.com,Ann\nbroken,Bob\n", encoding="utf-8")
+    result = _run("import", str(people), *_flags(started), "--json")
+    assert result.returncode == EXIT_ROW_ERRORS, result.stderr
+    record = json.loads(result.stdout)
+    assert (record["status"], record["created"], record["error_count"]) == ("completed_with_errors", 1, 1)
+    assert "Traceback" not in result.stderr
+
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=20) == 0
+    with sqlite3.connect(tmp_path / "state.db") as connection:
+        (saved,) = connection.execute("SELECT state FROM emulator_state WHERE name = ?", (PROVIDER,)).fetchone()
+    assert "ann@example.com" in saved
+
+    again, restarted = _serve(tmp_path / "state.db")
+    try:
+        assert restarted["loaded"] == [PROVIDER]
+        status = _run("status", record["job_id"], *_flags(restarted), "--json")
+        fetched = json.loads(status.stdout)  # by id: the provider's view, without the row rejected locally
+        assert (fetched["status"], fetched["created"]) == ("completed", 1), status.stderr
+    finally:
+        again.kill()
+        again.wait(timeout=10)
+
+
+def test_a_malformed_file_gives_one_line_and_exit_four(
+    server: tuple[subprocess.Popen[str], dict[str, Any]], tmp_path: Path
+) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes(b"email,name\nann@example.com,Jos\xe9\n")
+    result = _run("import", str(bad), *_flags(server[1]))
+    assert result.returncode == EXIT_INPUT
+    assert result.stderr.strip().splitlines() == [
+        f"contactsync: error: {bad}: line 2 is not valid UTF-8 (byte 0xe9 at column 20); "
+        "pass --encoding (for example cp1252 or latin-1)"
+    ]
