@@ -152,7 +152,9 @@ class _FileRoute(ImportRoute):
         return True
 
     def submit(self, batch: Batch) -> ImportJob:
-        columns = list(self.columns)  # every row of this batch was encoded against a prefix of these
+        # Each row was encoded against the columns known at the time: a prefix of the final list.
+        rows = list(csv.reader(io.StringIO(b"".join(batch.items).decode("utf-8"), newline="")))
+        columns = self.columns[: max(len(row) for row in rows)]
         with self._lock:
             for column in columns:
                 kind = self._pending.pop(column, None)
@@ -162,8 +164,7 @@ class _FileRoute(ImportRoute):
         writer = csv.writer(out)
         writer.writerow(columns)
         blanks = [""] * len(columns)
-        for row in csv.reader(io.StringIO(b"".join(batch.items).decode("utf-8"), newline="")):
-            writer.writerow(row + blanks[len(row) :])
+        writer.writerows(row + blanks[len(row) :] for row in rows)
         payload = self.render(out.getvalue().encode("utf-8"))
         if len(payload) > self.client.max_file_bytes:
             raise InvalidInput(
