@@ -22,6 +22,7 @@ from contactsync import (
     SubscriptionAction,
     UnsupportedAction,
 )
+from contactsync.providers.mailjet import provider as mailjet_provider
 from contactsync.providers.mailjet.provider import MailjetProvider
 from contactsync.sandbox import Sandbox
 from contactsync.sandbox.mailjet import MailjetEmulator
@@ -272,3 +273,36 @@ def test_row_errors_from_a_reader_keep_their_place(client: MailjetProvider) -> N
     ]
     job = client.wait(client.import_contacts(items))
     assert [(e.row, e.email) for e in client.import_errors(job)] == [(2, "not-an-email")]
+
+
+def test_lists_and_fields_are_read_page_by_page(client: MailjetProvider, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(mailjet_provider, "_PAGE", 2)
+    ids = [client.create_list(f"L{n}") for n in range(5)]
+    client.ensure_fields([FieldDefinition(f"f{n}") for n in range(5)])
+    assert [lst.id for lst in client.lists()] == ids
+    assert len(client.fields()) == 5
+
+
+def test_addresses_with_plus_and_upper_case(client: MailjetProvider) -> None:
+    client.wait(client.import_contacts([Contact("Ada+News@Example.com", name="Ada")]))
+    back = client.get_contact("ada+news@example.com")
+    assert back == Contact("ada+news@example.com", name="Ada")
+
+
+def test_plan_import_chooses_like_import(client: MailjetProvider, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(client, "capabilities", attrs.evolve(client.capabilities, file_route_from=2))
+    news = client.create_list("News")
+    contacts = [Contact("a@example.com", properties={"when": MOMENT}), Contact("b@example.com")]
+    route, batches, rejected = client.plan_import(contacts, [ListSubscription(news)])
+    assert route == "csv" and rejected == []
+    assert batches[0]["columns"] == ["email", "when"]
+    assert client.plan_import(contacts, [])[0] == "json"
+    assert client.fields() == [], "a dry run creates nothing"
+
+
+def test_emulator_state_survives_a_dump(client: MailjetProvider, emulator: MailjetEmulator) -> None:
+    news = client.create_list("News")
+    client.wait(client.import_contacts([Contact("a@example.com", properties={"n": 1})], [ListSubscription(news)]))
+    copy = MailjetEmulator()
+    copy.load(emulator.dump())
+    assert copy.contacts(news) == emulator.contacts(news) != []

@@ -21,6 +21,7 @@ from contactsync.model import (
     ImportJob,
     ListSubscription,
     Membership,
+    RowError,
     SubscriptionAction,
 )
 from contactsync.provider import Capabilities, ImportRoute, InputItem, ProgressCallback, Provider, ReportedError
@@ -116,23 +117,43 @@ class MailjetProvider(Provider):
         extra: Mapping[str, Any] | None = None,
         on_batch: ProgressCallback | None = None,
     ) -> ImportJob:
-        """As :meth:`Provider.import_contacts`; the CSV route is taken only for one list and contacts it can carry.
-
-        From ``file_route_from`` contacts on, with exactly one list, the CSV route is
-        chosen unless one of the first ``file_route_from`` contacts has a name or clears a
-        property (the CSV cannot carry either).
-        """
+        """As :meth:`Provider.import_contacts`, choosing the route with :meth:`route_for`."""
         subs = tuple(subscriptions)
-        items = iter(contacts)
+        items: Iterator[InputItem] = iter(contacts)
         if route is None:
-            route = "json"
-            threshold = self.capabilities.file_route_from
-            if threshold is not None and len(subs) == 1:
-                head = list(itertools.islice(items, threshold))
-                items = itertools.chain(head, items)
-                if len(head) == threshold and all(_fits_csv(item) for item in head):
-                    route = "csv"
+            route, items = self.route_for(items, subs)
         return super().import_contacts(items, subs, route=route, extra=extra, on_batch=on_batch)
+
+    def plan_import(
+        self,
+        contacts: Iterable[InputItem],
+        subscriptions: Iterable[ListSubscription] = (),
+        *,
+        route: str | None = None,
+        extra: Mapping[str, Any] | None = None,
+    ) -> tuple[str, list[Mapping[str, Any]], list[RowError]]:
+        """As :meth:`Provider.plan_import`, choosing the route as :meth:`import_contacts` does."""
+        subs = tuple(subscriptions)
+        items: Iterator[InputItem] = iter(contacts)
+        if route is None:
+            route, items = self.route_for(items, subs)
+        return super().plan_import(items, subs, route=route, extra=extra)
+
+    def route_for(
+        self, items: Iterator[InputItem], subscriptions: tuple[ListSubscription, ...]
+    ) -> tuple[str, Iterator[InputItem]]:
+        """The CSV route for ``file_route_from`` contacts or more into exactly one list, else JSON.
+
+        The CSV cannot carry a name or clear a property, so a head of contacts (the first
+        ``file_route_from``) with any of those keeps the import on the JSON route. Returns
+        the route and the items, the peeked head put back in front.
+        """
+        threshold = self.capabilities.file_route_from
+        if threshold is None or len(subscriptions) != 1:
+            return "json", items
+        head = list(itertools.islice(items, threshold))
+        large = len(head) == threshold and all(_fits_csv(item) for item in head)
+        return ("csv" if large else "json"), itertools.chain(head, items)
 
     def import_route(
         self, subscriptions: tuple[ListSubscription, ...], route: str, extra: Mapping[str, Any] | None
