@@ -4,6 +4,10 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
+# The built-in providers' package is loaded before ``providers`` (the function) is bound below:
+# Python binds a subpackage to its parent's attribute when it is first imported, which would
+# otherwise replace the public ``contactsync.providers()`` as soon as a provider is used.
+import contactsync.providers as _builtin_providers
 from contactsync.errors import (
     AuthenticationError,
     ConfigurationError,
@@ -34,6 +38,8 @@ from contactsync.model import (
 )
 from contactsync.provider import Provider
 from contactsync.registry import connect, providers
+
+del _builtin_providers
 
 __all__ = [
     "AuthenticationError",

@@ -8,7 +8,7 @@ import logging
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 
 import requests
 from requests.auth import AuthBase
@@ -209,10 +209,6 @@ class Transport:
         if "://" in path_or_url:
             return path_or_url
         return self.base_url + "/" + path_or_url.lstrip("/")
-
-    def resolve(self, reference: str) -> str:
-        """A URL a provider returned, which may be relative to the API's host."""
-        return urljoin(self.base_url + "/", reference)
 
     def is_api_url(self, url: str) -> bool:
         """True for URLs under the provider API's base URL: the only ones that get credentials."""

@@ -132,7 +132,8 @@ class Provider(abc.ABC):
     """The one API of DESIGN.md. Subclasses set ``name`` and ``capabilities`` and fill in hooks."""
 
     name: ClassVar[str]
-    capabilities: ClassVar[Capabilities]
+    capabilities: Capabilities
+    """What this provider can do; a class attribute, which an instance may narrow or widen for its configuration."""
     default_base_url: ClassVar[str]
 
     def __init__(
@@ -429,19 +430,36 @@ class Provider(abc.ABC):
     def import_errors(self, job: ImportJob | str) -> Iterator[RowError]:
         """Every row that did not make it: rejected locally, reported by the provider, or in a failed job.
 
-        A part that failed outright (failed, rejected, cancelled) reports each of its
-        rows, since the provider applied none of them. Unfinished parts report nothing yet.
+        A part that failed outright (failed, rejected, cancelled) reports each of its rows,
+        since the provider applied none of them: with the provider's own reason where its
+        report has one, else the job's status. Unfinished parts report nothing yet.
         """
         if isinstance(job, str):
             job = self.refresh(job)
         yield from job.local_errors
         for part in job.parts or (job,):
+            if not part.status.is_terminal:
+                continue
+            traced = [self._trace(part.rows, reported) for reported in self._reported(part)]
+            yield from traced
             if part.status in _FAILED_OUTRIGHT and part.rows is not None:
                 message = part.extra.get("error") or f"the {self.name} job {part.id} ended {part.provider_status}"
+                covered = {error.row for error in traced}
                 for position in range(len(part.rows)):
-                    yield RowError(None, part.rows.row_at(position), None, message, part.provider_status)
-            elif part.status.is_terminal:
-                yield from (self._trace(part.rows, reported) for reported in self.part_errors(part))
+                    row = part.rows.row_at(position)
+                    if row not in covered:
+                        yield RowError(None, row, None, message, part.provider_status)
+
+    def _reported(self, part: ImportJob) -> list[ReportedError]:
+        """A part's error report; an unsent or failed part may have none to fetch."""
+        if part.id.startswith("unsent:"):
+            return []
+        if part.status in _FAILED_OUTRIGHT:
+            try:
+                return list(self.part_errors(part))
+            except ProviderError:
+                return []
+        return list(self.part_errors(part))
 
     @staticmethod
     def _trace(rows: RowIndex | None, reported: ReportedError) -> RowError:

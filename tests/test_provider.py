@@ -108,6 +108,13 @@ def test_a_failed_job_reports_every_row_it_carried(toy: tuple[Sandbox, ToyProvid
     assert all("broken" in e.message for e in errors)
 
 
+def test_a_failed_job_reports_the_providers_own_reasons_where_it_has_them(toy: tuple[Sandbox, ToyProvider]) -> None:
+    _, client = toy
+    job = client.wait(client.import_contacts(_contacts(3, bad_every=2), extra={"fail": True}))
+    errors = {e.row: e.message for e in client.import_errors(job)}
+    assert errors == {1: "the toy job 1 ended broken", 2: "domain refused", 3: "the toy job 1 ended broken"}
+
+
 def test_extra_fields_are_merged_last_into_the_body(toy: tuple[Sandbox, ToyProvider]) -> None:
     sandbox, client = toy
     client.import_contacts(_contacts(1), extra={"lists": ["override"], "campaign": {"tag": "x"}})

@@ -86,3 +86,10 @@ def test_base_url_may_come_from_the_environment(plugin: pathlib.Path, monkeypatc
     client = contactsync.connect("toy", token="t0ken-value")
     assert client.transport.base_url == "http://127.0.0.1:9/toy"
     assert "t0ken-value" not in repr(client)
+
+
+def test_providers_stays_a_function_after_a_provider_module_is_imported() -> None:
+    import contactsync.providers.dotmailer.provider
+
+    assert callable(contactsync.providers)
+    assert "dotmailer" in contactsync.providers()

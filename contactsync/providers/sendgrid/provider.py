@@ -288,7 +288,7 @@ class SendGridProvider(Provider):
         self.unsubscribe_groups = {str(k): int(v) for k, v in (unsubscribe_groups or {}).items()}
         self.global_unsubscribe = global_unsubscribe
         # The actions this configuration applies exactly; an instance attribute shadowing the class default.
-        self.__dict__["capabilities"] = _capabilities(unsubscribe=bool(self.unsubscribe_groups) or global_unsubscribe)
+        self.capabilities = _capabilities(unsubscribe=bool(self.unsubscribe_groups) or global_unsubscribe)
 
     def check_actions(self, subscriptions: Sequence[ListSubscription]) -> None:
         """Also refuse UNSUBSCRIBE from a list that has no group mapped when global unsubscribes are off."""
