@@ -270,10 +270,32 @@ class Provider(abc.ABC):
         if limit is not None and len(subscriptions) > limit:
             raise UnsupportedAction(f"{self.name} takes at most {limit} list(s) per import; got {len(subscriptions)}")
 
-    def choose_route(self, large: bool) -> str:
-        """The route for an import: the file route when the input is large, else the first."""
+    def choose_route(self, large: bool, subscriptions: tuple[ListSubscription, ...]) -> str:
+        """The route for an import: the file route when the input is large, else the first.
+
+        ``large`` is true when the input holds at least ``capabilities.file_route_from`` contacts.
+        A provider whose file route only takes some subscriptions narrows this.
+        """
         names = list(self.capabilities.routes)
         return names[-1] if large else names[0]
+
+    def _select_route(
+        self, numbered: Iterator[tuple[int, InputItem]], subscriptions: tuple[ListSubscription, ...], route: str | None
+    ) -> tuple[str, Iterator[tuple[int, InputItem]]]:
+        """The route (reading ahead as far as ``file_route_from`` if none is forced) and the input, intact."""
+        if route is None:
+            threshold = self.capabilities.file_route_from
+            head: list[tuple[int, InputItem]] = []
+            large = False
+            if threshold is not None:
+                head, large = _peek(numbered, threshold)
+            route = self.choose_route(large, subscriptions)
+            numbered = itertools.chain(head, numbered)
+        if route not in self.capabilities.routes:
+            raise UnsupportedAction(
+                f"{self.name} has no import route {route!r}; it has {sorted(self.capabilities.routes)}"
+            )
+        return route, numbered
 
     def import_contacts(
         self,
@@ -294,21 +316,10 @@ class Provider(abc.ABC):
         """
         subs = tuple(subscriptions)
         self.check_actions(subs)
-        numbered = enumerate(contacts, start=1)
-        head: list[tuple[int, InputItem]] = []
-        if route is None:
-            threshold = self.capabilities.file_route_from
-            large = False
-            if threshold is not None:
-                head, large = _peek(numbered, threshold)
-            route = self.choose_route(large)
-        if route not in self.capabilities.routes:
-            raise UnsupportedAction(
-                f"{self.name} has no import route {route!r}; it has {sorted(self.capabilities.routes)}"
-            )
+        route, numbered = self._select_route(enumerate(contacts, start=1), subs, route)
         chosen = self.import_route(subs, route, extra)
         local_errors: list[RowError] = []
-        encoded = self._encode(itertools.chain(head, numbered), chosen, local_errors)
+        encoded = self._encode(numbered, chosen, local_errors)
         parts: list[ImportJob] = []
         in_flight: collections.deque[tuple[Batch, Future[ImportJob]]] = collections.deque()
 
@@ -353,14 +364,10 @@ class Provider(abc.ABC):
         """A dry run: the route, a description of every batch, and the rows that would be rejected."""
         subs = tuple(subscriptions)
         self.check_actions(subs)
-        items = list(enumerate(contacts, start=1))
-        threshold = self.capabilities.file_route_from
-        name = route or self.choose_route(threshold is not None and len(items) >= threshold)
+        name, numbered = self._select_route(enumerate(contacts, start=1), subs, route)
         chosen = self.import_route(subs, name, extra)
         local_errors: list[RowError] = []
-        described = [
-            chosen.describe(b) for b in batches(self._encode(iter(items), chosen, local_errors), chosen.limits)
-        ]
+        described = [chosen.describe(b) for b in batches(self._encode(numbered, chosen, local_errors), chosen.limits)]
         return name, described, local_errors
 
     def _encode(
