@@ -190,7 +190,8 @@ class MailjetProvider(Provider):
         return ImportJob(
             provider=self.name,
             id=part_id,
-            status=translate.status_of(job.status, errors),
+            # An ErrorFile means errors even when its entries cannot be read (reference §2: format UNCONFIRMED).
+            status=translate.status_of(job.status, max(errors, 1) if job.error_file else 0),
             provider_status=job.status,
             created=max(job.count - errors, 0) if job.status == "Completed" else 0,
             errored=errors,

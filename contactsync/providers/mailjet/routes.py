@@ -98,7 +98,8 @@ class JsonRoute(ImportRoute):
         else:
             self.path = "/v3/REST/contact/managemanycontacts"
             self.prefix = "contact"
-            head = {"ContactsLists": [translate.unstructure(translate.subscription_to_wire(s)) for s in subscriptions]}
+            lists = [translate.unstructure(translate.subscription_to_wire(s)) for s in subscriptions]
+            head = {"ContactsLists": lists} if lists else {}  # reference §1: ContactsLists is optional
         head = merge_extra(head, extra)
         head.pop("Contacts", None)
         self._open = _dumps(head)[:-1] + (b',"Contacts":[' if head else b'"Contacts":[')
