@@ -261,7 +261,6 @@ def _reading(reader: ContactReader, progress: Progress, batches: list[int]) -> I
             done, total = reader.progress
             progress.update(done / total if total else None, count, f"{batches[0]} batches sent")
         yield item
-    progress.update(1.0, reader.rows, f"{batches[0]} batches sent", force=True)
 
 
 def _waiting(progress: Progress) -> Callable[[ImportJob], None]:
@@ -668,6 +667,7 @@ def _import(
         sent[0] = len(job.parts) or 1
 
     job = client.import_contacts(_reading(reader, sending, sent), subscriptions, route=route, on_batch=on_batch)
+    sending.update(1.0, reader.rows, f"{len(job.parts) or 1} batches sent", force=True)
     sending.finish()
     if no_wait:
         count, sample = _report_errors(job.local_errors, errors_out, quiet=as_json)
@@ -976,6 +976,7 @@ def _demo_one(ctx: click.Context, sandbox_: Any, name: str, source: Path, writer
 
         with read_contacts(source, field_types=types) as reader:
             job = client.import_contacts(_reading(reader, sending, sent), subscriptions, on_batch=on_batch)
+        sending.update(1.0, reader.rows, f"{len(job.parts) or 1} batches sent", force=True)
         sending.finish()
         waiting = Progress(f"{name} wait", enabled=show)
         try:
