@@ -189,3 +189,13 @@ def test_fields_are_created_with_the_nearest_lossless_type(
     wanted: FieldType, supported: set[FieldType], expected: FieldType
 ) -> None:
     assert fit_type(wanted, frozenset(supported)) is expected
+
+
+def test_json_failures_are_machine_readable_too(run: CliRunnerCall, toy: Toy, tmp_path: Path) -> None:
+    path = tmp_path / "bad.csv"
+    path.write_bytes(b"name\nAnn\n")
+    result = run("import", str(path), *toy[1], "--json")
+    assert result.exit_code == EXIT_INPUT
+    record = json.loads(result.stdout)
+    assert record["exit_code"] == EXIT_INPUT and record["type"] == "InvalidInput"
+    assert "no email column" in record["error"]
