@@ -239,7 +239,9 @@ def test_status_mapping(raw: str, errors: int, expected: ImportStatus) -> None:
 # -- contacts ---------------------------------------------------------------------------------------
 
 EMAILS = st.from_regex(r"[a-z0-9]{1,12}(\.[a-z0-9]{1,6})?@[a-z]{1,12}\.(com|org|fr)", fullmatch=True)
-AWARE = st.datetimes(timezones=ZONES.filter(lambda z: z is not None)).map(lambda d: d.replace(microsecond=0))
+AWARE = st.datetimes(min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30), timezones=st.timezones()).map(
+    lambda d: d.replace(microsecond=0)
+)
 VALUES = st.one_of(
     TEXT,
     st.integers(-(2**63), 2**63 - 1),
@@ -279,6 +281,13 @@ def test_property_values_of_every_datatype_survive_storage_as_text(value: Any) -
     datatype = translate.infer_datatype(value) or "str"
     stored = _as_contactdata_shows(translate.encode_property("p", value, datatype))
     assert translate.decode_property(stored, datatype) == value
+
+
+@pytest.mark.parametrize("hours", [2, -2])
+def test_datetimes_that_leave_the_calendar_in_utc_are_refused(hours: int) -> None:
+    edge = datetime.min if hours > 0 else datetime.max.replace(microsecond=0)
+    with pytest.raises(UnrepresentableValue, match="outside the years"):
+        translate.encode_property("p", edge.replace(tzinfo=timezone(timedelta(hours=hours))), "datetime")
 
 
 @given(st.dates())

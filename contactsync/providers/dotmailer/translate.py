@@ -24,6 +24,7 @@ from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, overrid
 from contactsync.errors import UnrepresentableValue
 from contactsync.model import Contact, FieldDefinition, FieldType, PropertyValue
 from contactsync.providers.dotmailer import wire
+from contactsync.timestamps import to_utc
 
 __all__ = [
     "NAME_FIELD",
@@ -230,8 +231,7 @@ def wire_field_name(name: str) -> str:
 
 
 def _format_datetime(value: datetime, field: str) -> str:
-    if value.tzinfo is not None:
-        value = value.astimezone(timezone.utc)
+    value = to_utc(value, field)
     if value.microsecond:
         raise UnrepresentableValue(
             "dotmailer stores date-times to the second; drop the microseconds (value.replace(microsecond=0))",

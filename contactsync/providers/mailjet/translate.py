@@ -31,6 +31,7 @@ from contactsync.model import (
 )
 from contactsync.providers.mailjet import wire
 from contactsync.providers.mailjet.wire import MjId
+from contactsync.timestamps import to_utc
 
 __all__ = [
     "CONVERTER",
@@ -291,7 +292,7 @@ def _utc(name: str, value: datetime | date) -> datetime:
         raise UnrepresentableValue("Mailjet stores datetimes as instants; give a timezone-aware datetime", field=name)
     if value.microsecond:
         raise UnrepresentableValue("Mailjet datetimes have whole seconds; this one has a fraction", field=name)
-    return value.astimezone(timezone.utc)
+    return to_utc(value, name)
 
 
 def encode_property(name: str, value: PropertyValue, datatype: str) -> Any:

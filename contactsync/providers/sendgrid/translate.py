@@ -32,6 +32,7 @@ from contactsync.providers.sendgrid.wire import (
     PageMetadata,
     WireFieldType,
 )
+from contactsync.timestamps import to_utc
 
 __all__ = [
     "Booleans",
@@ -101,16 +102,16 @@ def parse_timestamp(raw: str) -> datetime:
     return parsed.replace(tzinfo=timezone.utc) if parsed.tzinfo is None else parsed
 
 
-def format_timestamp(value: datetime) -> str:
+def format_timestamp(value: datetime, field: str = "timestamp") -> str:
     """The wire form: UTC, whole seconds, ``Z`` (reference/sendgrid.md §2)."""
-    utc = value.astimezone(timezone.utc)
+    utc = to_utc(value, field) if value.tzinfo is not None else value.astimezone(timezone.utc)
     return f"{utc.year:04d}-{utc.month:02d}-{utc.day:02d}T{utc.hour:02d}:{utc.minute:02d}:{utc.second:02d}Z"
 
 
-def format_date(value: date) -> str:
+def format_date(value: date, field: str) -> str:
     """A Date field value: a datetime as itself, a date as midnight UTC."""
     if isinstance(value, datetime):
-        return format_timestamp(value)
+        return format_timestamp(value, field)
     return f"{value.year:04d}-{value.month:02d}-{value.day:02d}T00:00:00Z"
 
 
@@ -374,7 +375,7 @@ def _custom_value(record: FieldRecord, name: str, value: PropertyValue, booleans
                 raise UnrepresentableValue("SendGrid dates are instants: give the datetime a timezone", field=name)
             if value.microsecond:
                 raise UnrepresentableValue("SendGrid dates keep whole seconds only", field=name)
-        return format_date(value)
+        return format_date(value, name)
     raise UnrepresentableValue(f"the SendGrid field is {kind.value}, got {type(value).__name__}", field=name)
 
 

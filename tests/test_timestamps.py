@@ -1,0 +1,37 @@
+"""The shared conversion of instants to UTC."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from contactsync.errors import UnrepresentableValue
+from contactsync.timestamps import to_utc
+
+
+@given(st.datetimes(min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30), timezones=st.timezones()))
+def test_aware_values_become_the_same_instant_in_utc(value: datetime) -> None:
+    utc = to_utc(value, "seen")
+    assert utc.utcoffset() == timedelta(0)
+    assert utc == value
+
+
+def test_naive_values_are_left_to_the_caller() -> None:
+    naive = datetime(2024, 1, 2, 3, 4, 5)
+    assert to_utc(naive, "seen") is naive
+
+
+@pytest.mark.parametrize(
+    "edge",
+    [
+        datetime.min.replace(tzinfo=timezone(timedelta(hours=2))),
+        datetime.max.replace(tzinfo=timezone(timedelta(hours=-2))),
+    ],
+)
+def test_instants_outside_the_calendar_in_utc_name_the_field(edge: datetime) -> None:
+    with pytest.raises(UnrepresentableValue, match="outside the years") as caught:
+        to_utc(edge, "seen")
+    assert caught.value.field == "seen"
