@@ -4,10 +4,6 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-# The built-in providers' package is loaded before ``providers`` (the function) is bound below:
-# Python binds a subpackage to its parent's attribute when it is first imported, which would
-# otherwise replace the public ``contactsync.providers()`` as soon as a provider is used.
-import contactsync.providers as _builtin_providers
 from contactsync.errors import (
     AuthenticationError,
     ConfigurationError,
@@ -38,8 +34,6 @@ from contactsync.model import (
 )
 from contactsync.provider import Provider
 from contactsync.registry import connect, providers
-
-del _builtin_providers
 
 __all__ = [
     "AuthenticationError",

@@ -88,8 +88,9 @@ def test_base_url_may_come_from_the_environment(plugin: pathlib.Path, monkeypatc
     assert "t0ken-value" not in repr(client)
 
 
-def test_providers_stays_a_function_after_a_provider_module_is_imported() -> None:
-    import contactsync.providers.dotmailer.provider
+def test_providers_still_answers_after_a_provider_module_is_imported() -> None:
+    import contactsync.providers.dotmailer.translate as dotmailer_translate
 
-    assert callable(contactsync.providers)
+    assert dotmailer_translate.__name__ == "contactsync.providers.dotmailer.translate"
+    assert contactsync.providers() == registry.providers()
     assert "dotmailer" in contactsync.providers()
