@@ -19,6 +19,17 @@ def feature_matrix(classes: Sequence[type[Provider]]) -> list[list[str]]:
     rows = [["feature", *(cls.name for cls in classes)]]
     for action in SubscriptionAction:
         rows.append([f"action ``{action.value}``"] + [_yes_no(action in cls.capabilities.actions) for cls in classes])
+    rows.append(
+        ["actions in a bulk import"]
+        + [
+            ", ".join(
+                a.value
+                for a in SubscriptionAction
+                if a in (cls.capabilities.import_actions or cls.capabilities.actions)
+            )
+            for cls in classes
+        ]
+    )
     for field_type in FieldType:
         rows.append(
             [f"{field_type.value} fields"] + [_yes_no(field_type in cls.capabilities.field_types) for cls in classes]

@@ -63,7 +63,7 @@ class Capabilities:
     """What a provider can do, declared as data; the docs' feature matrix is built from it."""
 
     actions: frozenset[SubscriptionAction]
-    """Subscription actions the provider applies exactly as the domain defines them."""
+    """Subscription actions the provider applies exactly as the domain defines them, one contact at a time."""
     field_types: frozenset[FieldType]
     """Custom field types the provider stores natively."""
     routes: Mapping[str, BatchLimits]
@@ -72,6 +72,8 @@ class Capabilities:
     """From this many contacts on, ``import_contacts`` takes the file route (the last in ``routes``)."""
     lists_per_import: int | None = None
     """How many lists one import may target; ``None`` for any number."""
+    import_actions: frozenset[SubscriptionAction] | None = None
+    """The actions a bulk import applies exactly; ``None`` when they are ``actions``."""
     notes: Mapping[str, str] = attrs.field(factory=dict)
     """Short explanations, keyed by action value or feature, for the docs."""
 
@@ -255,26 +257,34 @@ class Provider(abc.ABC):
     def manage_subscriptions(self, email: str, subscriptions: Iterable[ListSubscription]) -> None:
         """Change one contact's membership of several lists."""
         subs = tuple(subscriptions)
-        self.check_actions(subs)
+        self.check_actions(subs, bulk=False)
         self.apply_subscriptions(Contact(email).email, subs)
 
-    def check_actions(self, subscriptions: Sequence[ListSubscription]) -> None:
-        """Raise UnsupportedAction for an action this provider cannot apply exactly."""
+    def check_actions(self, subscriptions: Sequence[ListSubscription], *, bulk: bool = True) -> None:
+        """Raise UnsupportedAction for an action this provider cannot apply exactly.
+
+        ``bulk`` checks a bulk import (its own actions and list limit); otherwise one contact's changes.
+        """
+        allowed = self.capabilities.actions
+        if bulk and self.capabilities.import_actions is not None:
+            allowed = self.capabilities.import_actions
+        where = " in a bulk import" if bulk and allowed is not self.capabilities.actions else ""
         for sub in subscriptions:
-            if sub.action not in self.capabilities.actions:
+            if sub.action not in allowed:
                 note = self.capabilities.notes.get(sub.action.value, "")
                 raise UnsupportedAction(
-                    f"{self.name} cannot apply {sub.action.value!r} to list {sub.list_id}. {note}".strip()
+                    f"{self.name} cannot apply {sub.action.value!r} to list {sub.list_id}{where}. {note}".strip()
                 )
         limit = self.capabilities.lists_per_import
-        if limit is not None and len(subscriptions) > limit:
+        if bulk and limit is not None and len(subscriptions) > limit:
             raise UnsupportedAction(f"{self.name} takes at most {limit} list(s) per import; got {len(subscriptions)}")
 
-    def choose_route(self, large: bool, subscriptions: tuple[ListSubscription, ...]) -> str:
+    def choose_route(self, head: Sequence[InputItem], large: bool, subscriptions: tuple[ListSubscription, ...]) -> str:
         """The route for an import: the file route when the input is large, else the first.
 
-        ``large`` is true when the input holds at least ``capabilities.file_route_from`` contacts.
-        A provider whose file route only takes some subscriptions narrows this.
+        ``head`` holds the first ``capabilities.file_route_from`` items read ahead, and ``large``
+        says the input has at least that many. A provider whose file route takes only some
+        subscriptions or some contacts narrows this.
         """
         names = list(self.capabilities.routes)
         return names[-1] if large else names[0]
@@ -289,7 +299,7 @@ class Provider(abc.ABC):
             large = False
             if threshold is not None:
                 head, large = _peek(numbered, threshold)
-            route = self.choose_route(large, subscriptions)
+            route = self.choose_route([item for _, item in head], large, subscriptions)
             numbered = itertools.chain(head, numbered)
         if route not in self.capabilities.routes:
             raise UnsupportedAction(

@@ -11,7 +11,7 @@ import io
 import json
 from collections.abc import Iterator, Mapping
 from datetime import date, datetime
-from typing import Any, ClassVar
+from typing import Any
 
 from werkzeug.routing import Rule
 from werkzeug.wrappers import Request, Response
@@ -158,7 +158,7 @@ class ToyProvider(Provider):
 
     name = "toy"
     default_base_url = "https://toy.invalid"
-    capabilities: ClassVar[Capabilities] = Capabilities(
+    capabilities = Capabilities(
         actions=frozenset({SubscriptionAction.ADD_NO_FORCE}),
         field_types=frozenset(),
         routes={

@@ -17,7 +17,7 @@ import attrs
 from urllib3.util.retry import Retry
 
 from contactsync.batching import Batch, BatchLimits
-from contactsync.errors import ConfigurationError, InvalidInput, NotFound, ProviderError, UnsupportedAction
+from contactsync.errors import ConfigurationError, InvalidInput, NotFound, ProviderError
 from contactsync.http import BasicAuth, Transport
 from contactsync.model import (
     Contact,
@@ -79,16 +79,6 @@ _STATUSES = {
     "Unknown": ImportStatus.UNKNOWN,
 }
 _SUPPRESSED = ("ERROR_CONTACT_SUPPRESSED", "ERROR_CONTACT_SUPPRESSEDFORADDRESSBOOK")
-_IMPORT_ALTERNATIVES = {
-    SubscriptionAction.ADD_FORCE: (
-        "a dotmailer import never resubscribes: import with addnoforce, then call "
-        "manage_subscriptions(email, [ListSubscription(list_id, 'addforce')]) for the rows reported Unsubscribed"
-    ),
-    SubscriptionAction.REMOVE: "a dotmailer import only adds to an address book: use manage_subscriptions per contact",
-    SubscriptionAction.UNSUBSCRIBE: (
-        "a dotmailer import only adds to an address book: use manage_subscriptions per contact"
-    ),
-}
 
 
 class _FileRoute(ImportRoute):
@@ -269,13 +259,17 @@ class DotmailerProvider(Provider):
         routes={"csv": _ROUTE_LIMITS, "xlsx": _ROUTE_LIMITS},
         file_route_from=None,
         lists_per_import=1,
+        import_actions=frozenset({SubscriptionAction.ADD_NO_FORCE}),
         notes={
             "addnoforce": "one contact: add to the address book, a suppressed contact stays suppressed; "
             "bulk: the address-book import",
-            "addforce": "one contact: add, and resubscribe with no challenge if dotmailer reports it suppressed; "
-            "not in a bulk import",
-            "remove": "one contact: delete from the address book by contact id; not in a bulk import",
-            "unsub": "one contact: the address-book unsubscribe; not in a bulk import",
+            "addforce": "One contact: add, and resubscribe with no challenge if dotmailer reports it suppressed. "
+            "A dotmailer import never resubscribes: import with addnoforce, then call "
+            "manage_subscriptions(email, [ListSubscription(list_id, 'addforce')]) for the rows reported Unsubscribed.",
+            "remove": "One contact: delete from the address book by contact id. "
+            "A dotmailer import only adds to an address book: use manage_subscriptions per contact.",
+            "unsub": "One contact: the address-book unsubscribe. "
+            "A dotmailer import only adds to an address book: use manage_subscriptions per contact.",
         },
     )
 
@@ -370,13 +364,7 @@ class DotmailerProvider(Provider):
     def import_route(
         self, subscriptions: tuple[ListSubscription, ...], route: str, extra: Mapping[str, Any] | None
     ) -> ImportRoute:
-        book = None
-        for sub in subscriptions:
-            if sub.action is not SubscriptionAction.ADD_NO_FORCE:
-                raise UnsupportedAction(
-                    f"dotmailer cannot apply {sub.action.value!r} in a bulk import; {_IMPORT_ALTERNATIVES[sub.action]}"
-                )
-            book = self._book_id(sub.list_id)
+        book = self._book_id(subscriptions[0].list_id) if subscriptions else None
         merge = self._merge_option(extra)
         known = {f.name.upper(): f for f in self.fields()}
         limits = BatchLimits(max_items=MAX_ROWS, max_bytes=int(self.max_file_bytes * _FILL))

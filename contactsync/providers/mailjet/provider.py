@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 import os
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 from urllib.parse import quote
 
@@ -21,10 +21,9 @@ from contactsync.model import (
     ImportJob,
     ListSubscription,
     Membership,
-    RowError,
     SubscriptionAction,
 )
-from contactsync.provider import Capabilities, ImportRoute, InputItem, ProgressCallback, Provider, ReportedError
+from contactsync.provider import Capabilities, ImportRoute, InputItem, Provider, ReportedError
 from contactsync.providers.mailjet import errorfiles, translate, wire
 from contactsync.providers.mailjet.routes import CsvRoute, JsonRoute, PropertyTypes
 
@@ -108,52 +107,14 @@ class MailjetProvider(Provider):
 
     # -- imports ----------------------------------------------------------------------------------
 
-    def import_contacts(
-        self,
-        contacts: Iterable[InputItem],
-        subscriptions: Iterable[ListSubscription] = (),
-        *,
-        route: str | None = None,
-        extra: Mapping[str, Any] | None = None,
-        on_batch: ProgressCallback | None = None,
-    ) -> ImportJob:
-        """As :meth:`Provider.import_contacts`, choosing the route with :meth:`route_for`."""
-        subs = tuple(subscriptions)
-        items: Iterator[InputItem] = iter(contacts)
-        if route is None:
-            route, items = self.route_for(items, subs)
-        return super().import_contacts(items, subs, route=route, extra=extra, on_batch=on_batch)
-
-    def plan_import(
-        self,
-        contacts: Iterable[InputItem],
-        subscriptions: Iterable[ListSubscription] = (),
-        *,
-        route: str | None = None,
-        extra: Mapping[str, Any] | None = None,
-    ) -> tuple[str, list[Mapping[str, Any]], list[RowError]]:
-        """As :meth:`Provider.plan_import`, choosing the route as :meth:`import_contacts` does."""
-        subs = tuple(subscriptions)
-        items: Iterator[InputItem] = iter(contacts)
-        if route is None:
-            route, items = self.route_for(items, subs)
-        return super().plan_import(items, subs, route=route, extra=extra)
-
-    def route_for(
-        self, items: Iterator[InputItem], subscriptions: tuple[ListSubscription, ...]
-    ) -> tuple[str, Iterator[InputItem]]:
+    def choose_route(self, head: Sequence[InputItem], large: bool, subscriptions: tuple[ListSubscription, ...]) -> str:
         """The CSV route for ``file_route_from`` contacts or more into exactly one list, else JSON.
 
         The CSV cannot carry a name or clear a property, so a head of contacts (the first
-        ``file_route_from``) with any of those keeps the import on the JSON route. Returns
-        the route and the items, the peeked head put back in front.
+        ``file_route_from``) with any of those keeps the import on the JSON route.
         """
-        threshold = self.capabilities.file_route_from
-        if threshold is None or len(subscriptions) != 1:
-            return "json", items
-        head = list(itertools.islice(items, threshold))
-        large = len(head) == threshold and all(_fits_csv(item) for item in head)
-        return ("csv" if large else "json"), itertools.chain(head, items)
+        csv = large and len(subscriptions) == 1 and all(_fits_csv(item) for item in head)
+        return "csv" if csv else "json"
 
     def import_route(
         self, subscriptions: tuple[ListSubscription, ...], route: str, extra: Mapping[str, Any] | None

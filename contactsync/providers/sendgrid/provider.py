@@ -290,9 +290,9 @@ class SendGridProvider(Provider):
         # The actions this configuration applies exactly; an instance attribute shadowing the class default.
         self.capabilities = _capabilities(unsubscribe=bool(self.unsubscribe_groups) or global_unsubscribe)
 
-    def check_actions(self, subscriptions: Sequence[ListSubscription]) -> None:
+    def check_actions(self, subscriptions: Sequence[ListSubscription], *, bulk: bool = True) -> None:
         """Also refuse UNSUBSCRIBE from a list that has no group mapped when global unsubscribes are off."""
-        super().check_actions(subscriptions)
+        super().check_actions(subscriptions, bulk=bulk)
         for sub in subscriptions:
             if (
                 sub.action is SubscriptionAction.UNSUBSCRIBE
