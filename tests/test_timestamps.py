@@ -11,8 +11,13 @@ from hypothesis import strategies as st
 from contactsync.errors import UnrepresentableValue
 from contactsync.timestamps import to_utc
 
+# Fixed offsets: a zone with daylight saving has wall times that are no instant at all (the gap).
+OFFSETS = st.timedeltas(min_value=-timedelta(hours=23, minutes=59), max_value=timedelta(hours=23, minutes=59)).map(
+    lambda delta: timezone(timedelta(minutes=delta // timedelta(minutes=1)))
+)
 
-@given(st.datetimes(min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30), timezones=st.timezones()))
+
+@given(st.datetimes(min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30), timezones=OFFSETS))
 def test_aware_values_become_the_same_instant_in_utc(value: datetime) -> None:
     utc = to_utc(value, "seen")
     assert utc.utcoffset() == timedelta(0)
