@@ -504,7 +504,7 @@ class DotmailerEmulator(Emulator):
         imports[import_id] = {
             "status": "NotFinished",
             "reads": 0,
-            "final": forced.pop(0) if forced else "Finished",
+            "final": forced.pop(0) if forced else ("Failed" if self.job_fails() else "Finished"),
             "book": book,
             "merge": option,
             "header": header,

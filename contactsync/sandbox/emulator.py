@@ -43,6 +43,9 @@ class Emulator(abc.ABC):
         self.lock = threading.RLock()
         self.state: dict[str, Any] = self.initial_state()
         self._map = Map(self.rules(), strict_slashes=False, merge_slashes=False)
+        self._failing_jobs = 0
+        self.job_fault: Callable[[], bool] | None = None
+        """Drawn for each import job created (the Sandbox's ``jobfail`` fault): True makes that job fail."""
 
     @abc.abstractmethod
     def rules(self) -> list[Rule]:
@@ -67,6 +70,26 @@ class Emulator(abc.ABC):
     @abc.abstractmethod
     def rate_limited(self, retry_after: int) -> Response:
         """The provider's own 429 response."""
+
+    def contacts(self, list_id: str | None = None) -> list[dict[str, Any]]:
+        """The stored contacts as the provider would read them back (one list's members when ``list_id`` is given).
+
+        Part of the contract for test assertions; an emulator that stores no contacts keeps this default.
+        """
+        raise NotImplementedError(f"the {self.name} emulator does not expose its stored contacts")
+
+    def fail_next_jobs(self, count: int = 1) -> None:
+        """Make the next ``count`` import jobs end in the provider's own failure status, applying nothing."""
+        with self.lock:
+            self._failing_jobs += count
+
+    def job_fails(self) -> bool:
+        """Asked by a subclass as it creates an import job: whether this job is to end in failure."""
+        with self.lock:
+            if self._failing_jobs > 0:
+                self._failing_jobs -= 1
+                return True
+        return self.job_fault is not None and self.job_fault()
 
     def handle(self, request: Request, path: str) -> Response:
         """Route one request (``path`` is relative to the prefix it came in on)."""

@@ -9,12 +9,15 @@ import attrs
 
 from contactsync.errors import ConfigurationError
 
-__all__ = ["FAULT_KINDS", "Faults"]
+__all__ = ["FAULT_KINDS", "JOB_FAULTS", "REQUEST_FAULTS", "Faults"]
 
-FAULT_KINDS = frozenset({"429", "500", "502", "503", "504", "reset", "slow"})
+REQUEST_FAULTS = frozenset({"429", "500", "502", "503", "504", "reset", "slow"})
 """``429`` and 5xx answer in the provider's own shape without touching state; ``reset`` drops the
 connection (half the time after applying the request, half before); ``slow`` applies the
 request and answers after ``slow_seconds``, later than a client's timeout."""
+JOB_FAULTS = frozenset({"jobfail"})
+"""``jobfail``: an import job, when the emulator creates it, is set to end in the provider's failure status."""
+FAULT_KINDS = REQUEST_FAULTS | JOB_FAULTS
 
 
 @attrs.define
@@ -37,7 +40,7 @@ class Faults:
 
     @classmethod
     def parse(cls, spec: str, seed: int | None = None) -> Faults:
-        """Read ``"429:0.05,500:0.03,reset:0.02,slow:0.01"``."""
+        """Read ``"429:0.05,500:0.03,reset:0.02,slow:0.01,jobfail:0.02"``."""
         rates = []
         for item in filter(None, (part.strip() for part in spec.split(","))):
             kind, _, rate = item.partition(":")
@@ -48,14 +51,24 @@ class Faults:
         return cls(tuple(rates), seed)
 
     def draw(self) -> str | None:
-        """The fault for the next request, or None."""
+        """The fault for the next request, or None (job faults are drawn by :meth:`job_fails`)."""
         with self._lock:
             roll = self._rng.random()
         for kind, rate in self.rates:
+            if kind not in REQUEST_FAULTS:
+                continue
             if roll < rate:
                 return kind
             roll -= rate
         return None
+
+    def job_fails(self) -> bool:
+        """Whether the import job being created is to end in failure (the ``jobfail`` rate, per job)."""
+        rate = sum(rate for kind, rate in self.rates if kind == "jobfail")
+        if not rate:
+            return False
+        with self._lock:
+            return self._rng.random() < rate
 
     def coin(self) -> bool:
         """A fair coin from the same generator (whether a reset comes after applying)."""

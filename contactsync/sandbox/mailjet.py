@@ -188,7 +188,6 @@ class MailjetEmulator(Emulator):
             "metadata": {},
             "jobs": {},
             "data": {},
-            "faults": {"job_error": 0},
         }
 
     def credentials(self) -> dict[str, str]:
@@ -220,9 +219,8 @@ class MailjetEmulator(Emulator):
         return json_response(body, 429, {"Retry-After": str(retry_after)})
 
     def fail_jobs(self, jobs: int = 1) -> None:
-        """Make the next ``jobs`` bulk jobs end in ``Error``."""
-        with self.lock:
-            self.state["faults"]["job_error"] = jobs
+        """Make the next ``jobs`` bulk jobs end in ``Error`` (:meth:`Emulator.fail_next_jobs`)."""
+        self.fail_next_jobs(jobs)
 
     def contacts(self, list_id: str | None = None) -> list[dict[str, Any]]:
         """Stored contacts (on one list, with their standing, when ``list_id`` is given)."""
@@ -439,9 +437,7 @@ class MailjetEmulator(Emulator):
 
     def _new_job(self, kind: str, list_id: int | None, contacts: list[Any], lists: list[dict[str, Any]]) -> int:
         number = self._next("job")
-        fail = self.state["faults"]["job_error"] > 0
-        if fail:
-            self.state["faults"]["job_error"] -= 1
+        fail = self.job_fails()
         self.state["jobs"][str(number)] = {
             "Kind": kind,
             "ListID": list_id,
@@ -914,9 +910,7 @@ class MailjetEmulator(Emulator):
                 # reference §4: ImportOptions is a JSON-encoded *string*.
                 return self.error(400, "Object properties invalid", {"ImportOptions": "must be a JSON string"})
         number = self._next("job")
-        fail = self.state["faults"]["job_error"] > 0
-        if fail:
-            self.state["faults"]["job_error"] -= 1
+        fail = self.job_fails()
         job = {
             "Kind": "csv",
             "ListID": None if lst is None else lst["ID"],

@@ -362,12 +362,17 @@ class SendGridEmulator(Emulator):
             "polls": 0,
             "outcome": None,
             "errors": [],
+            "fail": self.job_fails(),
         }
         return job_id
 
     def _process(self, job: dict[str, Any]) -> None:
         """Apply the job's contacts; rows that fail validation are kept out and reported."""
         job_input, job["input"] = job["input"], None
+        if job.get("fail"):  # an injected failure (Emulator.fail_next_jobs): nothing is applied
+            job["outcome"] = "failed"
+            job["results"] = {}
+            return
         list_ids = job_input.get("list_ids") or []
         created = updated = 0
         errors: list[list[str]] = job["errors"]

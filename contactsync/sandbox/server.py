@@ -60,8 +60,8 @@ class Sandbox:
 
     ``with Sandbox() as sb: client = sb.connect("mailjet")``. ``providers`` names built-in
     emulators or passes emulator instances (a plugin's own), all of them by default.
-    ``faults`` (``"429:0.05,500:0.03,reset:0.02,slow:0.01"``) injects faults at those rates,
-    drawn from ``seed``; see :mod:`contactsync.sandbox.faults`.
+    ``faults`` (``"429:0.05,500:0.03,reset:0.02,slow:0.01,jobfail:0.02"``) injects faults at those
+    rates, drawn from ``seed``; see :mod:`contactsync.sandbox.faults`.
     """
 
     def __init__(
@@ -82,13 +82,35 @@ class Sandbox:
             reverse=True,
         )
         self.requests: collections.deque[RecordedRequest] = collections.deque(maxlen=10_000)
-        self.faults = Faults.parse(faults, seed) if isinstance(faults, str) else faults
         self.injected: collections.Counter[str] = collections.Counter()
+        self.faults = Faults.parse(faults, seed) if isinstance(faults, str) else faults
         self.slow_seconds = slow_seconds
         self._host = host
         self._port = port
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
+
+    @property
+    def faults(self) -> Faults | None:
+        """The fault plan in force; assigning one (or None) takes effect from the next request."""
+        return self._faults
+
+    @faults.setter
+    def faults(self, plan: Faults | None) -> None:
+        self._faults = plan
+        for emulator in self.emulators.values():
+            emulator.job_fault = None if plan is None else self._job_fault
+
+    def _job_fault(self) -> bool:
+        plan = self._faults
+        failing = plan is not None and plan.job_fails()
+        if failing:
+            self.injected["jobfail"] += 1
+        return failing
+
+    def contacts(self, provider: str, list_id: str | None = None) -> list[dict[str, Any]]:
+        """The contacts ``provider``'s emulator stores (one list's members when ``list_id`` is given)."""
+        return self.emulators[provider].contacts(list_id)
 
     def __enter__(self) -> Sandbox:
         self.start()
@@ -149,7 +171,8 @@ class Sandbox:
 
     def _app(self, environ: dict[str, Any], start_response: Any) -> Any:
         request = Request(environ)
-        fault = self.faults.draw() if self.faults is not None else None
+        plan = self._faults
+        fault = plan.draw() if plan is not None else None
         self.requests.append(
             RecordedRequest(
                 request.method, request.path, request.query_string.decode("latin-1"), dict(request.headers), fault
@@ -174,7 +197,8 @@ class Sandbox:
         if fault is not None and fault.isdigit():
             return emulator.error(int(fault), "injected fault")
         if fault == "reset":
-            if self.faults is not None and self.faults.coin():
+            plan = self._faults
+            if plan is not None and plan.coin():
                 emulator.handle(request, path)
             return None
         response = emulator.handle(request, path)
