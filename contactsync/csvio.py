@@ -18,6 +18,7 @@ import importlib
 import io
 import os
 import re
+import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import date, datetime, time, timezone
 from types import TracebackType
@@ -167,7 +168,10 @@ class ContactReader:
                 cells = self._open_excel()
             else:
                 cells = self._open_csv(encoding, delimiter)
-            header = next(cells, None)
+            try:
+                header = next(cells, None)
+            except csv.Error as exc:
+                raise InvalidInput(f"{self.path}: the header row is not valid CSV ({exc})") from None
             if header is None:
                 raise InvalidInput(f"{self.path} is empty: expected a header row naming the columns")
             self._plan(header, dict(mapping or {}))
@@ -221,7 +225,7 @@ class ContactReader:
             return
         decoder = info.incrementaldecoder("strict")
         number = 0
-        for number, raw in enumerate(stream, start=1):
+        for number, raw in enumerate(self._raw_lines(stream), start=1):
             if number == 1 and encoding is None:
                 for bom, label in _BOMS:
                     if raw.startswith(bom):
@@ -236,6 +240,13 @@ class ContactReader:
             decoder.decode(b"", final=True)
         except UnicodeDecodeError as exc:
             raise self._decode_error(number, b"", exc, encoding) from None
+
+    def _raw_lines(self, stream: io.BufferedIOBase) -> Iterator[bytes]:
+        """The stream's lines; a corrupt or truncated gzip stream is the file's error, not an OSError."""
+        try:
+            yield from stream
+        except (gzip.BadGzipFile, EOFError, zlib.error) as exc:
+            raise self._line_error(None, f"is not a valid gzip file ({exc})") from None
 
     def _line_error(self, number: int | None, problem: str) -> InvalidInput:
         """An error naming the line, and the data row once the header has been read."""

@@ -171,7 +171,10 @@ class CsvRoute(ImportRoute):
         if contact.name is not None:
             raise UnrepresentableValue("the Mailjet CSV route cannot set a name; use route='json'", field="name")
         types, new = self.types.resolve(contact)
-        cells = {name: translate.csv_cell(name, value, types[name]) for name, value in contact.properties.items()}
+        # A property no type could be inferred for is one being cleared, which csv_cell refuses.
+        cells = {
+            name: translate.csv_cell(name, value, types.get(name, "str")) for name, value in contact.properties.items()
+        }
         encoded = _dumps([contact.email, cells])
         self.types.commit(new)
         return encoded
