@@ -555,6 +555,12 @@ def _report_errors(
 @click.option("--dry-run", is_flag=True, help="Validate and plan; send nothing.")
 @click.option("--no-wait", is_flag=True, help="Submit and print the job id without waiting.")
 @click.option("--errors-out", type=click.Path(dir_okay=False), help="Write every row error to this CSV file.")
+@click.option(
+    "--journal",
+    type=click.Path(dir_okay=False),
+    help="SQLite file recording the batches sent (default: FILE.PROVIDER.journal beside the file).",
+)
+@click.option("--resume", is_flag=True, help="Continue the interrupted import its journal records.")
 @_json_option
 @provider_command
 @click.pass_context
@@ -573,9 +579,16 @@ def import_command(  # noqa: PLR0917 - one parameter per option
     dry_run: bool,
     no_wait: bool,
     errors_out: str | None,
+    journal: str | None,
+    resume: bool,
     as_json: bool,
 ) -> None:
-    """Import the contacts in FILE (.csv, .csv.gz, .xlsx) into a provider."""
+    """Import the contacts in FILE (.csv, .csv.gz, .xlsx) into a provider.
+
+    Every batch sent is recorded in a journal; after an interruption, the same command
+    with --resume sends only what was not sent yet. The journal is removed once the
+    import has been waited to its end.
+    """
     columns = _pairs(mapping, "--map")
     declared = {}
     for field, kind in _pairs(types, "--type").items():
@@ -607,6 +620,7 @@ def import_command(  # noqa: PLR0917 - one parameter per option
                 route=route,
                 errors_out=errors_out,
                 no_wait=no_wait,
+                journal=_journal_path(file, client.name, journal, resume=resume),
             )
 
 
@@ -647,6 +661,17 @@ def _dry_run(
     ctx.exit(EXIT_ROW_ERRORS if count else EXIT_OK)
 
 
+def _journal_path(file: str, provider: str, given: str | None, *, resume: bool) -> Path:
+    """The journal for importing ``file`` into ``provider``: kept for --resume, else a fresh one."""
+    path = Path(given) if given is not None else Path(f"{file}.{provider}.journal")
+    if resume and not path.exists():
+        raise click.UsageError(f"--resume: there is no journal at {path} to resume")
+    if not resume:
+        for stale in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+            stale.unlink(missing_ok=True)
+    return path
+
+
 def _import(
     ctx: click.Context,
     client: Provider,
@@ -656,6 +681,7 @@ def _import(
     route: str | None,
     errors_out: str | None,
     no_wait: bool,
+    journal: Path,
 ) -> NoReturn:
     as_json = bool(ctx.meta.get("json"))
     show = _show_progress(ctx)
@@ -666,7 +692,9 @@ def _import(
     def on_batch(job: ImportJob) -> None:
         sent[0] = len(job.parts) or 1
 
-    job = client.import_contacts(_reading(reader, sending, sent), subscriptions, route=route, on_batch=on_batch)
+    job = client.import_contacts(
+        _reading(reader, sending, sent), subscriptions, route=route, on_batch=on_batch, journal=journal
+    )
     sending.update(1.0, reader.rows, f"{len(job.parts) or 1} batches sent", force=True)
     sending.finish()
     if no_wait:
@@ -686,6 +714,8 @@ def _import(
     if not as_json:
         click.echo(_describe_job(job, seconds))
     count, sample = _report_errors(client.import_errors(job), errors_out, quiet=as_json)
+    for done in (journal, Path(f"{journal}-wal"), Path(f"{journal}-shm")):
+        done.unlink(missing_ok=True)
     if as_json:
         _emit_json({**_job_record(job, seconds), "errors": sample, "error_count": count, "errors_file": errors_out})
     ctx.exit(_exit_code_for_job(job, count))
@@ -843,10 +873,21 @@ def providers_command(ctx: click.Context, as_json: bool) -> None:
 @click.option("--port", default=8025, show_default=True, help="Port (0 picks a free one).")
 @click.option("--state", type=click.Path(dir_okay=False), help="SQLite file: loaded at start, saved on exit.")
 @click.option("--provider", "-p", "names", multiple=True, help="Serve only these emulators (repeatable).")
+@click.option(
+    "--faults", metavar="KIND:RATE,...", help="Inject faults, e.g. 429:0.05,500:0.03,reset:0.02,jobfail:0.02."
+)
+@click.option("--seed", type=int, help="Seed for the injected faults (the same seed, the same faults).")
 @_json_option
 @click.pass_context
 def sandbox(  # noqa: PLR0917 - one parameter per option
-    ctx: click.Context, host: str, port: int, state: str | None, names: tuple[str, ...], as_json: bool
+    ctx: click.Context,
+    host: str,
+    port: int,
+    state: str | None,
+    names: tuple[str, ...],
+    faults: str | None,
+    seed: int | None,
+    as_json: bool,
 ) -> None:
     """Serve the provider emulators until stopped (Ctrl-C); print their base URLs and credentials."""
     from contactsync.sandbox import EMULATORS, Sandbox
@@ -856,7 +897,7 @@ def sandbox(  # noqa: PLR0917 - one parameter per option
     unknown = sorted(set(names) - set(EMULATORS))
     if unknown:
         raise click.BadParameter(f"no emulator for {', '.join(unknown)}", param_hint="--provider")
-    server = Sandbox(list(names) or None, host=host, port=port)
+    server = Sandbox(list(names) or None, host=host, port=port, faults=faults, seed=seed)
     loaded = load_state(state, server.emulators.values()) if state else []
     server.start()
     stop = threading.Event()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import abc
 import collections
 import itertools
+import os
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -26,10 +27,14 @@ from contactsync.errors import (
     ConfigurationError,
     ImportTimeout,
     InvalidInput,
+    NetworkError,
     ProviderError,
+    RateLimited,
+    ServerError,
     UnsupportedAction,
 )
 from contactsync.http import Transport
+from contactsync.journal import BatchSpool, Journal
 from contactsync.model import (
     Contact,
     ContactList,
@@ -56,6 +61,8 @@ InputItem = Contact | RowError
 """What ``import_contacts`` takes: contacts, and rows a reader already rejected."""
 
 _FAILED_OUTRIGHT = frozenset({ImportStatus.FAILED, ImportStatus.REJECTED, ImportStatus.CANCELLED})
+_TRANSIENT = (NetworkError, ServerError, RateLimited)
+"""Failures after which a request may or may not have been applied, or was refused for now: worth one more try."""
 
 
 @attrs.frozen
@@ -97,6 +104,10 @@ class ImportRoute(abc.ABC):
     """One way of getting contacts into the provider (a JSON endpoint, a file upload...)."""
 
     name: ClassVar[str]
+    resubmit_safe: ClassVar[bool] = False
+    """True when sending a batch twice leaves the provider as sending it once does (upserts by email with
+    list actions). The core then sends a batch once more after a submission with an unknown outcome, or
+    after its job failed; otherwise it reports the batch's rows."""
 
     def __init__(self, limits: BatchLimits) -> None:
         self.limits = limits
@@ -130,6 +141,43 @@ def _peek(items: Iterator[Any], count: int) -> tuple[list[Any], bool]:
     return head, len(head) == count
 
 
+class _Recovery:
+    """What :meth:`Provider.wait` needs to send a failed job's batch again: the route, the spool, the journal."""
+
+    def __init__(self, route: ImportRoute, spool: BatchSpool, journal: Journal | None) -> None:
+        self.route = route
+        self.spool = spool
+        self.journal = journal
+        self.batches: dict[str, tuple[int, tuple[int, int]]] = {}
+        """Part id -> (batch number, spool reference), for the parts whose job may still fail."""
+
+    def close(self) -> None:
+        self.spool.close()
+        if self.journal is not None:
+            self.journal.close()
+
+
+def _skip_done(
+    numbered: Iterator[tuple[int, InputItem]], journal: Journal, done_to: int
+) -> Iterator[tuple[int, InputItem]]:
+    """The input after row ``done_to``, checking on the way that the rows the journal recorded are the same."""
+    recorded = journal.rows(done_to)
+    expected = next(recorded, None)
+    for row, item in numbered:
+        if row > done_to:
+            yield row, item
+            break
+        if expected is not None and expected[0] == row:
+            if isinstance(item, Contact) and item.email != expected[1]:
+                raise InvalidInput(
+                    f"the input is {item.email} here, the journal {journal.path} recorded {expected[1]}: "
+                    "resume with the input of the interrupted import",
+                    row=row,
+                )
+            expected = next(recorded, None)
+    yield from numbered
+
+
 class Provider(abc.ABC):
     """The one API of DESIGN.md. Subclasses set ``name`` and ``capabilities`` and fill in hooks."""
 
@@ -161,6 +209,7 @@ class Provider(abc.ABC):
             allow_insecure=allow_insecure,
         )
         self.poll_interval = poll_interval
+        self._recoveries: dict[str, _Recovery] = {}
         if concurrency < 1:
             raise ConfigurationError(f"{self.name}: concurrency must be at least 1, got {concurrency}")
         self.concurrency = concurrency
@@ -315,6 +364,7 @@ class Provider(abc.ABC):
         route: str | None = None,
         extra: Mapping[str, Any] | None = None,
         on_batch: ProgressCallback | None = None,
+        journal: str | os.PathLike[str] | None = None,
     ) -> ImportJob:
         """Stream ``contacts`` to the provider in batches; return the (aggregated) import job.
 
@@ -323,33 +373,118 @@ class Provider(abc.ABC):
         ``route`` forces a route by name; otherwise inputs of at least
         ``capabilities.file_route_from`` contacts take the file route. ``extra`` is
         merged last into each request body. ``on_batch`` sees the job after each batch.
+        ``journal`` names an SQLite file recording each batch: when it already records
+        this import, the import continues where it stopped (pass the same input again).
         """
         subs = tuple(subscriptions)
         self.check_actions(subs)
-        route, numbered = self._select_route(enumerate(contacts, start=1), subs, route)
+        record = Journal(journal) if journal is not None else None
+        try:
+            return self._import(contacts, subs, route=route, extra=extra, on_batch=on_batch, record=record)
+        except BaseException:
+            if record is not None:
+                record.close()
+            raise
+
+    def _import(
+        self,
+        contacts: Iterable[InputItem],
+        subs: tuple[ListSubscription, ...],
+        *,
+        route: str | None,
+        extra: Mapping[str, Any] | None,
+        on_batch: ProgressCallback | None,
+        record: Journal | None,
+    ) -> ImportJob:
+        numbered: Iterator[tuple[int, InputItem]] = enumerate(contacts, start=1)
+        if record is not None:
+            recorded = record.begin(self.name, subs)
+            if recorded is not None and route not in (None, recorded):
+                raise ConfigurationError(f"the journal {record.path} records an import by route {recorded!r}")
+            route = recorded or route
+        route, numbered = self._select_route(numbered, subs, route)
         chosen = self.import_route(subs, route, extra)
-        local_errors: list[RowError] = []
-        encoded = self._encode(numbered, chosen, local_errors)
         parts: list[ImportJob] = []
+        local_errors: list[RowError] = []
+        first_number = 1
+        if record is not None:
+            record.set_route(route)
+            parts, local_errors, done_to, first_number = self._resume(record, chosen)
+            numbered = iter(()) if done_to is None else _skip_done(numbered, record, done_to)
+        encoded = self._encode(numbered, chosen, local_errors)
+        recovery = _Recovery(chosen, BatchSpool(), record)
         in_flight: collections.deque[tuple[Batch, Future[ImportJob]]] = collections.deque()
 
         def settle_oldest() -> None:
             batch, future = in_flight.popleft()
-            parts.append(self._settle(batch, future))
+            part = self._settle(chosen, batch, future)
+            parts.append(part)
+            if record is not None:
+                record.settled(batch.number, part)
+            if chosen.resubmit_safe and not part.id.startswith("unsent:"):
+                recovery.batches[part.id] = (batch.number, recovery.spool.put(batch))
+                self._recoveries[part.id] = recovery
             if on_batch is not None:
                 on_batch(ImportJob.combine(self.name, parts, tuple(local_errors)))
 
-        with ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix=f"contactsync-{self.name}") as pool:
-            for batch in batches(encoded, chosen.limits):
-                in_flight.append((batch, pool.submit(chosen.submit, batch)))
-                if len(in_flight) >= self.concurrency:
-                    settle_oldest()
-            while in_flight:
-                settle_oldest()
+        try:
+            with ThreadPoolExecutor(
+                max_workers=self.concurrency, thread_name_prefix=f"contactsync-{self.name}"
+            ) as pool:
+                try:
+                    for batch in batches(encoded, chosen.limits, first_number=first_number):
+                        if record is not None:
+                            record.sending(batch, local_errors)
+                        in_flight.append((batch, pool.submit(chosen.submit, batch)))
+                        if len(in_flight) >= self.concurrency:
+                            settle_oldest()
+                finally:  # batches already sent are settled (and journaled) even when the input breaks off
+                    while in_flight:
+                        settle_oldest()
+        except BaseException:
+            for part_id in recovery.batches:
+                self._recoveries.pop(part_id, None)
+            recovery.close()
+            raise
+        if record is not None:
+            record.record_errors(local_errors)
+            record.finish_submitting()
+        if not recovery.batches:
+            recovery.close()
         return ImportJob.combine(self.name, parts, tuple(local_errors))
 
-    def _settle(self, batch: Batch, future: Future[ImportJob]) -> ImportJob:
-        """The part for a submitted batch; a batch the provider refused becomes a failed part.
+    def _resume(self, journal: Journal, route: ImportRoute) -> tuple[list[ImportJob], list[RowError], int | None, int]:
+        """What a journal says is done: (parts, rows rejected locally, last input row done or None for all, next batch).
+
+        A batch recorded as being sent, with no outcome, is sent again when the route is
+        safe to repeat; otherwise its rows are reported, since it may or may not have
+        been applied. Batches settle in order, so the unsettled ones are the last.
+        """
+        recorded = journal.batches(self.name)
+        parts = [batch.part for batch in recorded if batch.part is not None]
+        unsettled = [batch for batch in recorded if batch.part is None]
+        done = [batch for batch in recorded if batch.part is not None]
+        if unsettled and route.resubmit_safe:
+            journal.forget([batch.number for batch in unsettled])
+        else:
+            for batch in unsettled:
+                message = (
+                    f"the import stopped while batch {batch.number} was being sent to {self.name}; "
+                    "it may or may not have been applied"
+                )
+                part = ImportJob(
+                    self.name, f"unsent:{batch.number}", ImportStatus.FAILED, "Interrupted", extra={"error": message}
+                )
+                part = attrs.evolve(part, rows=batch.rows, requested=len(batch.rows))
+                journal.settled(batch.number, part)
+                parts.append(part)
+            done = recorded
+        done_to = None if journal.submitted() else (done[-1].last_row if done else 0)
+        next_number = done[-1].number + 1 if done else 1
+        return parts, journal.restore_errors(done_to), done_to, next_number
+
+    def _settle(self, route: ImportRoute, batch: Batch, future: Future[ImportJob]) -> ImportJob:
+        """The part for a submitted batch (see :meth:`_submit_again`).
 
         Authentication and configuration errors stop the import: every batch would fail alike.
         """
@@ -358,10 +493,53 @@ class Provider(abc.ABC):
         except AuthenticationError:
             raise
         except ProviderError as exc:
-            part = ImportJob(
-                self.name, f"unsent:{batch.number}", ImportStatus.FAILED, "NotSubmitted", extra={"error": str(exc)}
-            )
+            part = self._submit_again(route, batch, exc)
         return attrs.evolve(part, rows=batch.index(), requested=part.requested or len(batch))
+
+    def _submit_again(self, route: ImportRoute, batch: Batch, failure: ProviderError | str) -> ImportJob:
+        """A batch whose request or job failed: sent once more when that is harmless, else a failed part.
+
+        Harmless means the route declares resubmission idempotent in result and the failure
+        was transient (no answer, 5xx, rate limit) or a job that failed as a whole: if the
+        first attempt was applied after all, the second changes nothing. The failed part
+        ("unsent:N") makes :meth:`import_errors` report every row of the batch.
+        """
+        error = str(failure)
+        if route.resubmit_safe and isinstance(failure, (str, *_TRANSIENT)):
+            try:
+                part = route.submit(batch)
+            except AuthenticationError:
+                raise
+            except ProviderError as exc:
+                error = f"{exc} (sent again after: {failure})"
+            else:
+                return attrs.evolve(part, extra={**part.extra, "resubmitted": error})
+        return ImportJob(
+            self.name, f"unsent:{batch.number}", ImportStatus.FAILED, "NotSubmitted", extra={"error": error}
+        )
+
+    def _recover(self, job: ImportJob) -> ImportJob:
+        """Send again, once, the batch of each part whose job failed as a whole (no row reported)."""
+        parts = list(job.parts or (job,))
+        changed = False
+        for at, part in enumerate(parts):
+            recovery = self._recoveries.get(part.id) if part.status.is_terminal else None
+            if recovery is None:
+                continue
+            del self._recoveries[part.id]
+            number, ref = recovery.batches.pop(part.id)
+            if part.status is ImportStatus.FAILED and not part.errored:
+                reason = f"the {self.name} job {part.id} ended {part.provider_status}"
+                fresh = self._submit_again(recovery.route, recovery.spool.get(ref), reason)
+                parts[at] = attrs.evolve(fresh, rows=part.rows, requested=part.requested)
+                changed = True
+                if recovery.journal is not None:
+                    recovery.journal.settled(number, parts[at])
+            if not recovery.batches:
+                recovery.close()
+        if not changed:
+            return job
+        return ImportJob.combine(self.name, parts, job.local_errors) if job.parts else parts[0]
 
     def plan_import(
         self,
@@ -426,10 +604,14 @@ class Provider(abc.ABC):
         *,
         poll_interval: float | None = None,
     ) -> ImportJob:
-        """Poll until the job is terminal, backing off from ``poll_interval`` up to 30 s."""
+        """Poll until the job is terminal, backing off from ``poll_interval`` up to 30 s.
+
+        A part of an import made by this client whose job fails as a whole has its batch
+        sent once more, when its route is safe to repeat (see :meth:`import_contacts`).
+        """
         deadline = time.monotonic() + timeout
         delay = self.poll_interval if poll_interval is None else poll_interval
-        current = self.refresh(job)
+        current = self._recover(self.refresh(job))
         while not current.status.is_terminal:
             if on_progress is not None:
                 on_progress(current)
@@ -439,7 +621,7 @@ class Provider(abc.ABC):
                 )
             time.sleep(delay)
             delay = min(delay * 1.5, 30.0)
-            current = self.refresh(current)
+            current = self._recover(self.refresh(current))
         if on_progress is not None:
             on_progress(current)
         return current

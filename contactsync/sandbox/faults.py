@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import random
 import threading
 
@@ -27,7 +28,9 @@ class Faults:
     rates: tuple[tuple[str, float], ...]
     seed: int | None = None
     _rng: random.Random = attrs.field(init=False)
+    _job_rng: random.Random = attrs.field(init=False)
     _lock: threading.Lock = attrs.field(init=False, factory=threading.Lock)
+    _queued: collections.deque[str | None] = attrs.field(init=False, factory=collections.deque)
 
     def __attrs_post_init__(self) -> None:
         unknown = {kind for kind, _ in self.rates} - FAULT_KINDS
@@ -37,6 +40,8 @@ class Faults:
         if any(rate < 0 for _, rate in self.rates) or total > 1:
             raise ConfigurationError(f"fault rates must be non-negative and add up to at most 1, got {total:g}")
         self._rng = random.Random(self.seed)
+        # A stream of its own: which jobs fail depends on how many were created, not on request timing.
+        self._job_rng = random.Random(None if self.seed is None else f"{self.seed}:jobs")
 
     @classmethod
     def parse(cls, spec: str, seed: int | None = None) -> Faults:
@@ -50,9 +55,19 @@ class Faults:
                 raise ConfigurationError(f"fault {item!r} is not KIND:PROBABILITY") from None
         return cls(tuple(rates), seed)
 
+    def queue(self, *kinds: str | None) -> None:
+        """Give the next requests these faults in order (None for none), before any drawn at random."""
+        unknown = {kind for kind in kinds if kind is not None} - REQUEST_FAULTS
+        if unknown:
+            raise ConfigurationError(f"only request faults can be queued, not {sorted(unknown)}")
+        with self._lock:
+            self._queued.extend(kinds)
+
     def draw(self) -> str | None:
         """The fault for the next request, or None (job faults are drawn by :meth:`job_fails`)."""
         with self._lock:
+            if self._queued:
+                return self._queued.popleft()
             roll = self._rng.random()
         for kind, rate in self.rates:
             if kind not in REQUEST_FAULTS:
@@ -68,7 +83,7 @@ class Faults:
         if not rate:
             return False
         with self._lock:
-            return self._rng.random() < rate
+            return self._job_rng.random() < rate
 
     def coin(self) -> bool:
         """A fair coin from the same generator (whether a reset comes after applying)."""

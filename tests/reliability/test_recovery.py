@@ -1,0 +1,68 @@
+"""Recovery over real HTTP: a batch whose outcome is unknown, or whose job failed, is sent once more."""
+
+from __future__ import annotations
+
+import pytest
+
+from contactsync import ImportStatus, ListSubscription
+from contactsync.provider import Provider
+from contactsync.sandbox import Sandbox
+from contactsync.sandbox.faults import Faults
+from tests.reliability.conftest import emails, people
+
+Served = tuple[Sandbox, Provider, ListSubscription]
+
+
+def test_a_job_that_fails_is_sent_once_more_and_completes(served: Served) -> None:
+    sandbox, client, subscription = served
+    sandbox.emulators[client.name].fail_next_jobs(1)
+    job = client.wait(client.import_contacts(people(5), [subscription]))
+    assert job.status is ImportStatus.COMPLETED
+    assert "ended" in job.extra["resubmitted"]  # the first job's failure, kept on the part that replaced it
+    assert list(client.import_errors(job)) == []
+    assert emails(sandbox.contacts(client.name, subscription.list_id)) == {c.email for c in people(5)}
+
+
+def test_a_job_that_fails_again_reports_every_row_and_applies_none(served: Served) -> None:
+    sandbox, client, subscription = served
+    sandbox.emulators[client.name].fail_next_jobs(2)
+    job = client.wait(client.import_contacts(people(3), [subscription]))
+    assert job.status is ImportStatus.FAILED
+    assert [error.row for error in client.import_errors(job)] == [1, 2, 3]
+    assert sandbox.contacts(client.name, subscription.list_id) == []
+
+
+def test_refresh_alone_reports_a_failed_job_without_sending_it_again(served: Served) -> None:
+    sandbox, client, subscription = served
+    sandbox.emulators[client.name].fail_next_jobs(1)
+    job = client.import_contacts(people(2), [subscription])
+    for _ in range(6):
+        job = client.refresh(job)
+    assert job.status is ImportStatus.FAILED  # only wait() drives an import to its end, recovering on the way
+    assert len(list(client.import_errors(job))) == 2
+
+
+@pytest.mark.parametrize("fault", ["503", "reset", "slow"])
+@pytest.mark.parametrize("provider", ["mailjet", "dotmailer"])
+def test_a_submission_with_an_unknown_outcome_is_sent_once_more(provider: str, fault: str) -> None:
+    with Sandbox([provider], slow_seconds=0.6) as sandbox:
+        client: Provider = sandbox.connect(provider, timeout=0.3)
+        subscription = ListSubscription(client.create_list("Unknown outcome"))
+        plan = Faults(())
+        plan.queue(None, fault)  # the import reads the account's fields, then posts the batch: that POST fails
+        sandbox.faults = plan
+        job = client.wait(client.import_contacts(people(4), [subscription]))
+    faulted = [(r.method, r.fault) for r in sandbox.requests if r.fault]
+    assert faulted == [("POST", fault)]
+    assert job.status is ImportStatus.COMPLETED
+    assert fault in job.extra["resubmitted"] or "may have been applied" in job.extra["resubmitted"]
+    assert emails(sandbox.contacts(provider, subscription.list_id)) == {c.email for c in people(4)}
+
+
+def test_a_refused_batch_is_not_sent_again(served: Served) -> None:
+    _, client, _ = served
+    missing = ListSubscription("999999")  # the provider refuses the batch (no such list): a repeat cannot help
+    job = client.wait(client.import_contacts(people(2), [missing]))
+    assert job.status is ImportStatus.FAILED
+    assert "resubmitted" not in job.extra
+    assert {error.row for error in client.import_errors(job)} == {1, 2}
