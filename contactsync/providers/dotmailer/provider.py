@@ -85,6 +85,7 @@ class _FileRoute(ImportRoute):
     """One file upload per batch; columns are ``Email`` plus every data field seen so far."""
 
     extension: ClassVar[str]
+    resubmit_safe = True  # upserts by email into one address book: a second import changes nothing
     content_type: ClassVar[str]
 
     def __init__(

@@ -79,6 +79,7 @@ class JsonRoute(ImportRoute):
     """managemanycontacts: ``/contactslist/{id}/...`` for one list, ``/contact/...`` for none or several."""
 
     name = "json"
+    resubmit_safe = True  # upserts by email with list actions: a second job changes nothing
 
     def __init__(
         self,
@@ -148,6 +149,7 @@ class CsvRoute(ImportRoute):
     """
 
     name = "csv"
+    resubmit_safe = True  # the same rows with the same list action: a second import changes nothing
 
     def __init__(
         self,

@@ -137,15 +137,17 @@ class JsonRoute(_SendGridRoute):
     """``PUT /v3/marketing/contacts``: up to 30,000 contacts as JSON; 202 with a job id."""
 
     name = "json"
+    resubmit_safe = True  # an upsert by email with list ids: a second job changes nothing
 
     def __init__(
         self, provider: SendGridProvider, subscriptions: tuple[ListSubscription, ...], extra: Mapping[str, Any] | None
     ) -> None:
-        super().__init__(provider, subscriptions, extra, JSON_LIMITS)
+        limits = provider.capabilities.routes[self.name]  # JSON_LIMITS unless an instance narrows them
+        super().__init__(provider, subscriptions, extra, limits)
         meta = merge_extra({"list_ids": self.list_ids} if self.list_ids else {}, extra)
         head = json.dumps(meta, separators=(",", ":"))[:-1]
         self._head = (head + ("," if meta else "") + '"contacts":[').encode()
-        self.limits = BatchLimits(JSON_LIMITS.max_items, JSON_LIMITS.max_bytes, len(self._head) + 2, 1)
+        self.limits = BatchLimits(limits.max_items, limits.max_bytes, len(self._head) + 2, 1)
 
     def encode(self, contact: Contact) -> bytes:
         return json.dumps(converter.unstructure(self.to_wire(contact)), separators=(",", ":")).encode()
