@@ -43,6 +43,7 @@ class ChaosResult:
     contacts_in: int
     accepted: int
     row_errors: int
+    local_errors: int
     lost: int
     duplicates: int
     changed: int
@@ -154,6 +155,7 @@ def account(  # noqa: PLR0917 - the figures of one run, all needed
         contacts_in=count,
         accepted=len(accepted),
         row_errors=len(reported),
+        local_errors=len(job.local_errors),
         lost=len(lost),
         duplicates=sum(n - 1 for n in copies.values() if n > 1),
         changed=changed,
