@@ -142,21 +142,38 @@ class _FileRoute(ImportRoute):
             raise InvalidInput(f"the dotmailer data field {column} is {stored.value}, not {wanted.value}", field=field)
         return True
 
+    def payload(self, batch: Batch) -> bytes:
+        """The file uploaded for ``batch``."""
+        return self._file(batch)[1]
+
+    def _file(self, batch: Batch) -> tuple[list[str], bytes]:
+        """The columns of the file for ``batch`` and the file itself.
+
+        Each row was encoded against the columns known at the time, a prefix of the final
+        list; rows encoded before a column appeared are padded with empty cells.
+        """
+        known = list(self.columns)
+        width = len(known)
+        if _cells(batch.items[0]) == width:  # rows only gain cells, so every row of the batch is full
+            columns, body = known, b"".join(batch.items)
+        else:
+            widths = [_cells(item) for item in batch.items]
+            columns = known[: max(widths)]
+            body = b"".join(
+                item if cells == len(columns) else item[:-2] + b"," * (len(columns) - cells) + b"\r\n"
+                for item, cells in zip(batch.items, widths, strict=True)
+            )
+        header = io.StringIO()
+        csv.writer(header).writerow(columns)
+        return columns, self.render(header.getvalue().encode("utf-8") + body)
+
     def submit(self, batch: Batch) -> ImportJob:
-        # Each row was encoded against the columns known at the time: a prefix of the final list.
-        rows = list(csv.reader(io.StringIO(b"".join(batch.items).decode("utf-8"), newline="")))
-        columns = self.columns[: max(len(row) for row in rows)]
+        columns, payload = self._file(batch)
         with self._lock:
             for column in columns:
                 kind = self._pending.pop(column, None)
                 if kind is not None:
                     self.known[column] = self.client.create_data_field(column, kind)
-        out = io.StringIO()
-        writer = csv.writer(out)
-        writer.writerow(columns)
-        blanks = [""] * len(columns)
-        writer.writerows(row + blanks[len(row) :] for row in rows)
-        payload = self.render(out.getvalue().encode("utf-8"))
         if len(payload) > self.client.max_file_bytes:
             raise InvalidInput(
                 f"batch {batch.number} makes a {len(payload)}-byte file, over the "
@@ -244,6 +261,13 @@ class XlsxRoute(_FileRoute):
         out = io.BytesIO()
         book.save(out)
         return out.getvalue()
+
+
+def _cells(row: bytes) -> int:
+    """How many cells one encoded CSV row holds (a quote means parsing it; commas alone can be counted)."""
+    if b'"' in row:
+        return len(next(csv.reader(io.StringIO(row.decode("utf-8"), newline=""))))
+    return row.count(b",") + 1
 
 
 _ROUTE_LIMITS = BatchLimits(max_items=MAX_ROWS, max_bytes=int(MAX_FILE_BYTES * _FILL))

@@ -40,22 +40,26 @@ class PropertyTypes:
     def __init__(self, known: Mapping[str, str]) -> None:
         self.types = dict(known)
         self._by_lower = {name.lower(): name for name in known}
+        self._settled: dict[str, str] = {}
+        """Property names as contacts spell them -> datatype, once defined (the common case, one lookup)."""
         self.pending: dict[str, str] = {}
         self._lock = threading.Lock()
 
-    def resolve(self, contact: Contact) -> tuple[dict[str, str], dict[str, str]]:
+    def resolve(self, contact: Contact) -> tuple[Mapping[str, str], dict[str, str]]:
         """(datatype of each property the contact sets, new definitions it needs)."""
-        types: dict[str, str] = {}
+        settled = self._settled
         new: dict[str, str] = {}
         for name, value in contact.properties.items():
+            if name in settled:
+                continue
             stored = self._by_lower.get(name.lower())
             if stored is not None:
-                types[name] = self.types[stored]
+                settled[name] = self.types[stored]
                 continue
             inferred = translate.infer_datatype(value)
             if inferred is not None:
-                types[name] = new[name] = inferred
-        return types, new
+                new[name] = inferred
+        return ({**settled, **new} if new else settled), new
 
     def commit(self, new: Mapping[str, str]) -> None:
         """Remember definitions an encoded contact relies on; they are created before the next submit."""
@@ -116,13 +120,17 @@ class JsonRoute(ImportRoute):
 
     def encode(self, contact: Contact) -> bytes:
         types, new = self.types.resolve(contact)
-        encoded = _dumps(translate.unstructure(translate.contact_to_wire(contact, types)))
+        encoded = translate.contact_json(contact, types)
         self.types.commit(new)
         return encoded
 
+    def payload(self, batch: Batch) -> bytes:
+        """The request body for ``batch``."""
+        return self._open + b",".join(batch.items) + self._close
+
     def submit(self, batch: Batch) -> ImportJob:
         self.types.create_pending(self.provider)
-        body = self._open + b",".join(batch.items) + self._close
+        body = self.payload(batch)
         answer = self.provider.transport.json(
             "POST", self.path, data=body, headers={"Content-Type": "application/json"}
         )

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date, datetime, time, timezone
 from typing import Any, TypeVar
 
@@ -18,6 +18,7 @@ import attrs
 from cattrs import Converter
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
+from contactsync import jsontext
 from contactsync.errors import UnrepresentableValue
 from contactsync.model import (
     Contact,
@@ -31,13 +32,14 @@ from contactsync.model import (
 )
 from contactsync.providers.mailjet import wire
 from contactsync.providers.mailjet.wire import MjId
-from contactsync.timestamps import to_utc
+from contactsync.timestamps import to_utc, utc_text
 
 __all__ = [
     "CONVERTER",
     "DATATYPES",
     "CSV_DATETIME_FORMAT",
     "contact_from_wire",
+    "contact_json",
     "contact_to_wire",
     "csv_cell",
     "decode_property",
@@ -295,39 +297,64 @@ def _utc(name: str, value: datetime | date) -> datetime:
     return to_utc(value, name)
 
 
+def _wrong(name: str, value: PropertyValue, datatype: str) -> UnrepresentableValue:
+    return UnrepresentableValue(
+        f"the Mailjet property is {datatype}; a {type(value).__name__} does not fit it", field=name
+    )
+
+
+def _encode_str(name: str, value: PropertyValue) -> Any:
+    if not isinstance(value, str):
+        raise _wrong(name, value, "str")
+    return value
+
+
+def _encode_bool(name: str, value: PropertyValue) -> Any:
+    if not isinstance(value, bool):
+        raise _wrong(name, value, "bool")
+    return value  # reference §5: the bool wire form is UNCONFIRMED; JSON booleans, as the docs mostly show.
+
+
+def _encode_int(name: str, value: PropertyValue) -> Any:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise _wrong(name, value, "int")
+    if not _INT64[0] <= value <= _INT64[1]:
+        raise UnrepresentableValue(f"{value} is outside the 64-bit range of a Mailjet int", field=name)
+    return value
+
+
+def _encode_float(name: str, value: PropertyValue) -> Any:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise _wrong(name, value, "float")
+    if float(value) != value:
+        raise UnrepresentableValue(f"{value} has no exact float value", field=name)
+    return float(value)
+
+
+def _encode_datetime(name: str, value: PropertyValue) -> Any:
+    if not isinstance(value, datetime | date):
+        raise _wrong(name, value, "datetime")
+    # reference §5 (DOC-NL): datetime accepts RFC3339; we send UTC with a "Z".
+    return format_timestamp(_utc(name, value))
+
+
+_ENCODERS = {
+    "str": _encode_str,
+    "bool": _encode_bool,
+    "int": _encode_int,
+    "float": _encode_float,
+    "datetime": _encode_datetime,
+}
+
+
 def encode_property(name: str, value: PropertyValue, datatype: str) -> Any:
     """The JSON value of one property for a property of ``datatype``; raise if it does not fit."""
     if value is None:
         return None
-    wrong = UnrepresentableValue(
-        f"the Mailjet property is {datatype}; a {type(value).__name__} does not fit it", field=name
-    )
-    if datatype == "str":
-        if not isinstance(value, str):
-            raise wrong
-        return value
-    if datatype == "bool":
-        if not isinstance(value, bool):
-            raise wrong
-        return value  # reference §5: the bool wire form is UNCONFIRMED; JSON booleans, as the docs mostly show.
-    if datatype == "int":
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise wrong
-        if not _INT64[0] <= value <= _INT64[1]:
-            raise UnrepresentableValue(f"{value} is outside the 64-bit range of a Mailjet int", field=name)
-        return value
-    if datatype == "float":
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise wrong
-        if float(value) != value:
-            raise UnrepresentableValue(f"{value} has no exact float value", field=name)
-        return float(value)
-    if datatype == "datetime":
-        if not isinstance(value, datetime | date):
-            raise wrong
-        # reference §5 (DOC-NL): datetime accepts RFC3339; we send UTC with a "Z".
-        return format_timestamp(_utc(name, value))
-    raise UnrepresentableValue(f"unknown Mailjet datatype {datatype!r}", field=name)
+    encoder = _ENCODERS.get(datatype)
+    if encoder is None:
+        raise UnrepresentableValue(f"unknown Mailjet datatype {datatype!r}", field=name)
+    return encoder(name, value)
 
 
 def decode_property(value: Any, datatype: str) -> PropertyValue:
@@ -366,19 +393,96 @@ def csv_cell(name: str, value: PropertyValue, datatype: str) -> str:
 # -- contacts, lists, fields ---------------------------------------------------------------------
 
 
-def contact_to_wire(contact: Contact, datatypes: Mapping[str, str]) -> wire.MjContact:
-    """A managemanycontacts contact; ``datatypes`` maps each property name to its Mailjet datatype."""
+_SKIP = object()
+
+
+def _check_name(contact: Contact) -> None:
     if contact.name == "":
         raise UnrepresentableValue("Mailjet does not tell an empty name from no name", field="name")
+
+
+def _wire_value(name: str, value: PropertyValue, datatype: str | None) -> Any:
+    """:func:`encode_property`, or ``_SKIP`` for clearing a property the account lacks (setting one raises)."""
+    if datatype is None:
+        if value is None:
+            return _SKIP  # clearing a property the account does not have changes nothing
+        raise UnrepresentableValue("the Mailjet account has no such contact property", field=name)
+    return encode_property(name, value, datatype)
+
+
+def contact_to_wire(contact: Contact, datatypes: Mapping[str, str]) -> wire.MjContact:
+    """A managemanycontacts contact; ``datatypes`` maps each property name to its Mailjet datatype."""
+    _check_name(contact)
     properties = {}
     for name, value in contact.properties.items():
-        datatype = datatypes.get(name)
-        if datatype is None:
-            if value is None:
-                continue  # clearing a property the account does not have changes nothing
-            raise UnrepresentableValue("the Mailjet account has no such contact property", field=name)
-        properties[name] = encode_property(name, value, datatype)
+        encoded = _wire_value(name, value, datatypes.get(name))
+        if encoded is not _SKIP:
+            properties[name] = encoded
     return wire.MjContact(email=contact.email, name=contact.name, properties=properties)
+
+
+def contact_json(contact: Contact, datatypes: Mapping[str, str]) -> bytes:
+    """The compact UTF-8 JSON of :func:`contact_to_wire`'s record, written in one pass (the import's hot path).
+
+    Byte for byte what ``json.dumps(unstructure(contact_to_wire(...)), separators=(",", ":"),
+    ensure_ascii=False)`` gives, without the intermediate record: the usual exact types are
+    written directly, anything else goes through :func:`encode_property`.
+    """
+    _check_name(contact)
+    members = []
+    for name, value in contact.properties.items():
+        datatype = datatypes.get(name)
+        fast = _JSON_FAST.get(datatype)  # type: ignore[arg-type]
+        text = fast(value) if fast is not None else None
+        if text is None:
+            encoded = _wire_value(name, value, datatype)
+            if encoded is _SKIP:
+                continue
+            text = jsontext.scalar(encoded)
+        members.append(jsontext.key(name) + text)
+    text = '{"Email":' + jsontext.string(contact.email)
+    if contact.name is not None:
+        text += ',"Name":' + jsontext.string(contact.name)
+    if members:
+        text += ',"Properties":{' + ",".join(members) + "}"
+    return (text + "}").encode()
+
+
+def _fast_str(value: Any) -> str | None:
+    return jsontext.string(value) if type(value) is str else None
+
+
+def _fast_int(value: Any) -> str | None:
+    return int.__repr__(value) if type(value) is int and _INT64[0] <= value <= _INT64[1] else None
+
+
+def _fast_float(value: Any) -> str | None:
+    return float.__repr__(value) if type(value) is float else None
+
+
+def _fast_bool(value: Any) -> str | None:
+    if type(value) is bool:
+        return "true" if value else "false"
+    return None
+
+
+def _fast_datetime(value: Any) -> str | None:
+    kind = type(value)
+    if kind is date:
+        return f'"{value.isoformat()}T00:00:00Z"'
+    if kind is datetime and value.tzinfo is timezone.utc and not value.microsecond:
+        return f'"{utc_text(value)}Z"'
+    return None
+
+
+_JSON_FAST: Mapping[str, Callable[[Any], str | None]] = {
+    "str": _fast_str,
+    "int": _fast_int,
+    "float": _fast_float,
+    "bool": _fast_bool,
+    "datetime": _fast_datetime,
+}
+"""Per datatype: the JSON of a value of the usual exact type, or None to take the general path."""
 
 
 def contact_from_wire(record: wire.MjContact, datatypes: Mapping[str, str]) -> Contact:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import gzip
 import io
+import itertools
 import json
 import os
 import re
@@ -14,6 +15,7 @@ from urllib.parse import quote
 
 from urllib3.util.retry import Retry
 
+from contactsync import jsontext
 from contactsync.batching import Batch, BatchLimits
 from contactsync.errors import ConfigurationError, ProviderError, UnrepresentableValue, UnsupportedAction
 from contactsync.http import BearerAuth
@@ -34,17 +36,20 @@ from contactsync.providers.sendgrid.membership import Memberships
 from contactsync.providers.sendgrid.translate import (
     Booleans,
     FieldBook,
+    Formatter,
     contact_from_wire,
-    contact_to_wire,
+    contact_json,
     converter,
+    custom_formatter,
     field_type_from_wire,
     field_type_to_wire,
     infer_field_type,
     is_reserved_name,
     job_from_wire,
+    split_name,
+    wire_fields,
 )
 from contactsync.providers.sendgrid.wire import (
-    ContactRequest,
     CreateField,
     CreateList,
     ErrorBody,
@@ -62,8 +67,13 @@ __all__ = ["CsvRoute", "JsonRoute", "SendGridProvider"]
 
 JSON_LIMITS = BatchLimits(max_items=30_000, max_bytes=6_000_000, separator=1)
 """reference/sendgrid.md §3: 30,000 contacts or 6 MB per upsert (6 MB read as 10^6 bytes, the safer reading)."""
-CSV_LIMITS = BatchLimits(max_items=1_000_000, max_bytes=5_000_000_000, overhead=1_000_000)
-"""reference/sendgrid.md §1: one million contacts or 5 GB per import (the overhead leaves room for the header)."""
+CSV_LIMITS = BatchLimits(max_items=1_000_000, max_bytes=8_000_000, overhead=100_000)
+"""reference/sendgrid.md §1 allows one million contacts or 5 GB per import; we send files of at most 8 MB of CSV
+(about 50,000 contacts) so that memory stays bounded by the batch, not the input (the overhead leaves room for
+the header)."""
+
+_MAX_PLANS = 1024
+"""Distinct sets of property names a route keeps a plan for (inputs have a handful)."""
 
 _FIELD_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,99}")
 """reference/sendgrid.md §4: custom field names are letters, digits and _, starting with a letter or _."""
@@ -112,11 +122,27 @@ class _SendGridRoute(ImportRoute):
         self.book = provider.field_book()
         self.memberships = provider.memberships()
         self.list_ids = Memberships.list_ids(subscriptions) or None
+        self._plans: dict[tuple[str, ...], list[tuple[FieldRecord, Formatter]] | None] = {}
+        """Per set of property names: each one's field and formatter, or None when one is not a plain custom field."""
 
-    def to_wire(self, contact: Contact) -> ContactRequest:
-        """The upsert record, after creating any custom field the contact brings (typed from its value)."""
+    def plan(self, names: tuple[str, ...], *, as_json: bool) -> list[tuple[FieldRecord, Formatter]] | None:
+        """The remembered plan for contacts with these property names; made (and remembered) on first use."""
+        if names in self._plans:
+            return self._plans[names]
+        records = [self.book.custom_exact(name) for name in names]
+        plan = None
+        if all(records):
+            booleans = self.provider.booleans
+            plan = [(r, custom_formatter(r, booleans, as_json=as_json)) for r in records if r is not None]
+        if len(self._plans) >= _MAX_PLANS:
+            self._plans.clear()
+        self._plans[names] = plan
+        return plan
+
+    def create_fields(self, contact: Contact) -> None:
+        """Create any custom field the contact brings that the account lacks (typed from its value)."""
         for name, value in contact.properties.items():
-            if is_reserved_name(name) or self.book.custom(name) is not None:
+            if self.book.custom_exact(name) is not None or is_reserved_name(name) or self.book.custom(name) is not None:
                 continue
             kind = infer_field_type(name, value, self.provider.booleans)
             if kind is None:
@@ -126,7 +152,6 @@ class _SendGridRoute(ImportRoute):
                     "SendGrid field names are letters, digits and _, not starting with a digit", field=name
                 )
             self.book.add(self.provider.create_field_record(CreateField(name, kind)))
-        return contact_to_wire(contact, self.book, self.provider.booleans)
 
     def part(self, job_id: str, batch: Batch) -> ImportJob:
         """A freshly submitted job, before its first status fetch."""
@@ -150,11 +175,42 @@ class JsonRoute(_SendGridRoute):
         self.limits = BatchLimits(limits.max_items, limits.max_bytes, len(self._head) + 2, 1)
 
     def encode(self, contact: Contact) -> bytes:
-        return json.dumps(converter.unstructure(self.to_wire(contact)), separators=(",", ":")).encode()
+        names = tuple(contact.properties)
+        plan = self._plans.get(names)
+        if plan is not None:
+            fast = self._fast(contact, plan)
+            if fast is not None:
+                return fast
+        self.create_fields(contact)
+        encoded = contact_json(contact, self.book, self.provider.booleans)
+        self.plan(names, as_json=True)
+        return encoded
+
+    def _fast(self, contact: Contact, plan: list[tuple[FieldRecord, Formatter]]) -> bytes | None:
+        """:func:`contact_json` for a contact whose properties are all plain custom fields, or None."""
+        text = '{"email":' + jsontext.string(contact.email)
+        if contact.name is not None:
+            parts = split_name(contact.name)
+            if parts is None:
+                return None
+            text += ',"first_name":' + jsontext.string(parts[0]) + ',"last_name":' + jsontext.string(parts[1])
+        members = []
+        for (record, formatter), value in zip(plan, contact.properties.values(), strict=True):
+            piece = formatter(value)
+            if piece is None:
+                return None
+            members.append(jsontext.key(record.id) + piece)
+        if members:
+            text += ',"custom_fields":{' + ",".join(members) + "}"
+        return (text + "}").encode()
+
+    def payload(self, batch: Batch) -> bytes:
+        """The request body for ``batch``."""
+        return self._head + b",".join(batch.items) + b"]}"
 
     def submit(self, batch: Batch) -> ImportJob:
         self.memberships.before_upsert(batch.emails, self.subscriptions)
-        body = self._head + b",".join(batch.items) + b"]}"
+        body = self.payload(batch)
         data = self.provider.transport.json(
             "PUT", "/v3/marketing/contacts", data=body, headers={"Content-Type": "application/json"}
         )
@@ -178,12 +234,10 @@ class CsvRoute(_SendGridRoute):
         super().__init__(provider, subscriptions, extra, CSV_LIMITS)
         self.columns: dict[str, int] = {}
         """Wire key (reserved field name or custom field id) -> column number."""
-        self.ids: list[str] = []
-        self.names: list[str] = []
-        self._widths: list[tuple[int, int]] = []
-        """(first encoded item, columns then known): rows only ever gain columns."""
-        self._encoded = 0
-        self._sent = 0
+        self.fields: list[tuple[str, str]] = []
+        """(field id, field name) of each column, in column order."""
+        self._out = io.StringIO()
+        self._writer = csv.writer(self._out, lineterminator="\n")
         self._column("email")
 
     def _column(self, key: str) -> int:
@@ -196,40 +250,83 @@ class CsvRoute(_SendGridRoute):
                 "the account lists no field id for this field, so the CSV route cannot map it; use route='json'",
                 field=key,
             )
-        at = self.columns[key] = len(self.ids)
-        self.ids.append(record.id)
-        self.names.append(record.name)
-        self._widths.append((self._encoded, len(self.ids)))
+        self.fields.append((record.id, record.name))
+        at = self.columns[key] = len(self.fields) - 1
         return at
 
     def encode(self, contact: Contact) -> bytes:
-        wire = converter.unstructure(self.to_wire(contact))
+        names = tuple(contact.properties)
+        plan = self._plans.get(names)
+        row = self._fast(contact, plan) if plan is not None else None
+        if row is None:
+            row = self._general(contact)
+            self.plan(names, as_json=False)
+        self._writer.writerow(row)
+        text = self._out.getvalue()
+        self._out.seek(0)
+        self._out.truncate()
+        return text.encode()
+
+    def _fast(self, contact: Contact, plan: list[tuple[FieldRecord, Formatter]]) -> list[str] | None:
+        """The cells of a contact whose properties are all plain custom fields with columns, or None."""
+        row = [""] * len(self.fields)
+        row[0] = contact.email
+        if contact.name is not None:
+            parts = split_name(contact.name)
+            first, last = self.columns.get("first_name"), self.columns.get("last_name")
+            if parts is None or not parts[0] or first is None or last is None:
+                return None
+            row[first], row[last] = parts
+        columns = self.columns
+        for (record, formatter), value in zip(plan, contact.properties.values(), strict=True):
+            cell = formatter(value)
+            at = columns.get(record.id)
+            if cell is None or at is None:
+                return None
+            row[at] = cell
+        return row
+
+    def _general(self, contact: Contact) -> list[str]:
+        """The cells of any contact, adding columns for fields it is the first to bring."""
+        self.create_fields(contact)
+        reserved, custom = wire_fields(contact, self.book, self.provider.booleans)
         cells: dict[int, str] = {}
-        custom = wire.pop("custom_fields", None) or {}
-        for key, value in [*wire.items(), *custom.items()]:
+        for key, value in itertools.chain(reserved.items(), custom.items()):
             if value == "" and not (key == "last_name" and contact.name):
                 # reference/sendgrid.md §1: what an empty CSV cell does is undocumented; refuse to guess it clears
                 raise UnrepresentableValue("the CSV route cannot clear a field; use route='json'", field=key)
-            cells[self._column(key)] = _cell(value)
-        row = [cells.get(i, "") for i in range(len(self.ids))]
-        out = io.StringIO()
-        csv.writer(out, lineterminator="\n").writerow(row)
-        self._encoded += 1
-        return out.getvalue().encode()
+            cells[self._column(key)] = value if type(value) is str else _cell(value)
+        return [cells.get(i, "") for i in range(len(self.fields))]
 
-    def _padded(self, batch: Batch) -> Iterator[bytes]:
-        width = len(self.ids)
-        for offset, item in enumerate(batch.items):
-            known = next(w for first, w in reversed(self._widths) if first <= self._sent + offset)
-            yield item if known == width else item[:-1] + b"," * (width - known) + b"\n"
+    def _file(self, batch: Batch) -> tuple[list[str], bytes]:
+        """The field ids of the file's columns for ``batch``, and the gzipped file.
+
+        Rows encoded before a column appeared hold fewer cells; they are padded.
+        """
+        fields = list(self.fields)
+        if _cells(batch.items[0]) == len(fields):  # rows only gain cells, so every row of the batch is full
+            body = b"".join(batch.items)
+        else:
+            widths = [_cells(item) for item in batch.items]
+            fields = fields[: max(widths)]
+            body = b"".join(
+                item if cells == len(fields) else item[:-1] + b"," * (len(fields) - cells) + b"\n"
+                for item, cells in zip(batch.items, widths, strict=True)
+            )
+        header = io.StringIO()
+        csv.writer(header, lineterminator="\n").writerow([name for _, name in fields])
+        return [field_id for field_id, _ in fields], gzip.compress(
+            header.getvalue().encode() + body, compresslevel=5, mtime=0
+        )
+
+    def payload(self, batch: Batch) -> bytes:
+        """The gzipped CSV file for ``batch``."""
+        return self._file(batch)[1]
 
     def submit(self, batch: Batch) -> ImportJob:
         self.memberships.before_upsert(batch.emails, self.subscriptions)
-        header = io.StringIO()
-        csv.writer(header, lineterminator="\n").writerow(self.names)
-        payload = gzip.compress(header.getvalue().encode() + b"".join(self._padded(batch)), compresslevel=5)
-        self._sent += len(batch)
-        request = ImportRequest(field_mappings=list(self.ids), list_ids=self.list_ids)
+        field_ids, payload = self._file(batch)
+        request = ImportRequest(field_mappings=list[str | None](field_ids), list_ids=self.list_ids)
         body = merge_extra(converter.unstructure(request), self.extra)
         data = self.provider.transport.json("PUT", "/v3/marketing/contacts/imports", json=body)
         answer = converter.structure(data, ImportResponse)
@@ -238,6 +335,13 @@ class CsvRoute(_SendGridRoute):
         self.provider.transport.request("PUT", answer.upload_uri, data=payload, headers=headers)
         self.memberships.after_upsert(batch.emails, self.subscriptions)
         return self.part(answer.job_id, batch)
+
+
+def _cells(row: bytes) -> int:
+    """How many cells one encoded CSV row holds (a quote means parsing it; commas alone can be counted)."""
+    if b'"' in row:
+        return len(next(csv.reader(io.StringIO(row.decode("utf-8"), newline=""))))
+    return row.count(b",") + 1
 
 
 def _cell(value: Any) -> str:

@@ -7,13 +7,14 @@ writes custom fields keyed by id and reads them back keyed by name (reference/se
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime, timezone
 from typing import Any, Literal
 
 import cattrs
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
+from contactsync import jsontext
 from contactsync.errors import UnrepresentableValue
 from contactsync.model import Contact, FieldType, ImportJob, ImportStatus, PropertyValue
 from contactsync.providers.sendgrid.wire import (
@@ -32,14 +33,17 @@ from contactsync.providers.sendgrid.wire import (
     PageMetadata,
     WireFieldType,
 )
-from contactsync.timestamps import to_utc
+from contactsync.timestamps import to_utc, utc_text
 
 __all__ = [
     "Booleans",
     "FieldBook",
     "converter",
     "contact_from_wire",
+    "contact_json",
     "contact_to_wire",
+    "custom_formatter",
+    "split_name",
     "field_type_from_wire",
     "field_type_to_wire",
     "format_date",
@@ -47,6 +51,7 @@ __all__ = [
     "job_from_wire",
     "parse_timestamp",
     "status_of",
+    "wire_fields",
 ]
 
 Booleans = Literal["text", "number"] | None
@@ -85,6 +90,9 @@ READ_ONLY_FIELDS = frozenset(
 """Reserved fields SendGrid computes itself (reference/sendgrid.md §4, read_only)."""
 
 _NAME_FIELDS = ("first_name", "last_name")
+_RESERVED_TEXT = frozenset(RESERVED_TEXT_FIELDS)
+_REQUEST_ORDER = ("email", *_NAME_FIELDS, *RESERVED_TEXT_FIELDS)
+"""The reserved fields in ContactRequest's order, which the wire follows."""
 
 
 # -- timestamps --------------------------------------------------------------------------
@@ -287,6 +295,7 @@ class FieldBook:
         self.by_name: dict[str, FieldRecord] = {}
         self.by_id: dict[str, FieldRecord] = {}
         self.reserved: dict[str, FieldRecord] = {r.name: r for r in reserved}
+        self._exact: dict[str, FieldRecord] = {}
         for record in custom:
             self.add(record)
 
@@ -303,6 +312,15 @@ class FieldBook:
     def custom(self, name: str) -> FieldRecord | None:
         """The custom field called ``name``, if any."""
         return self.by_name.get(name.lower())
+
+    def custom_exact(self, name: str) -> FieldRecord | None:
+        """:meth:`custom` for a name spelled as before: one lookup, for the per-contact path."""
+        record = self._exact.get(name)
+        if record is None and not is_reserved_name(name):
+            record = self.custom(name)
+            if record is not None:
+                self._exact[name] = record
+        return record
 
 
 def is_reserved_name(name: str) -> bool:
@@ -347,6 +365,16 @@ def _reserved_value(field: str, value: PropertyValue) -> str:
 
 def _custom_value(record: FieldRecord, name: str, value: PropertyValue, booleans: Booleans) -> Any:
     kind = record.field_type
+    exact = type(value)
+    # The usual exact types first, decided in one or two comparisons; anything else below.
+    if exact is str and kind is WireFieldType.TEXT:
+        return value
+    if (exact is float or (exact is int and -MAX_EXACT_INT <= value <= MAX_EXACT_INT)) and kind is WireFieldType.NUMBER:  # type: ignore[operator]
+        return value
+    if exact is date and kind is WireFieldType.DATE:
+        return f"{value.isoformat()}T00:00:00Z"  # type: ignore[union-attr]
+    if exact is datetime and kind is WireFieldType.DATE and value.tzinfo is timezone.utc and not value.microsecond:  # type: ignore[union-attr]
+        return utc_text(value) + "Z"  # type: ignore[arg-type]
     if isinstance(value, bool):
         if booleans == "text" and kind is WireFieldType.TEXT:
             return "true" if value else "false"
@@ -379,8 +407,8 @@ def _custom_value(record: FieldRecord, name: str, value: PropertyValue, booleans
     raise UnrepresentableValue(f"the SendGrid field is {kind.value}, got {type(value).__name__}", field=name)
 
 
-def contact_to_wire(contact: Contact, book: FieldBook, booleans: Booleans = None) -> ContactRequest:
-    """One upsert record; raises UnrepresentableValue (naming the field) for what SendGrid cannot hold.
+def wire_fields(contact: Contact, book: FieldBook, booleans: Booleans = None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(reserved fields, custom fields by id) of one upsert record; raises UnrepresentableValue naming the field.
 
     The name splits at its first space into first_name/last_name; properties named as
     reserved fields go to them; the rest go to custom fields by id, which must exist in ``book``.
@@ -390,7 +418,10 @@ def contact_to_wire(contact: Contact, book: FieldBook, booleans: Booleans = None
         reserved["first_name"], reserved["last_name"] = _split_name(contact.name) if contact.name else ("", "")
     custom: dict[str, Any] = {}
     for name, value in contact.properties.items():
-        if name in RESERVED_TEXT_FIELDS:
+        record = book.custom_exact(name)
+        if record is not None:  # the common case: a custom field met before, under the same spelling
+            custom[record.id] = _custom_value(record, name, value, booleans)
+        elif name in _RESERVED_TEXT:
             reserved[name] = _reserved_value(name, value)
         elif name in _NAME_FIELDS:
             if contact.name is not None:
@@ -405,7 +436,91 @@ def contact_to_wire(contact: Contact, book: FieldBook, booleans: Booleans = None
                     continue  # nothing is stored under a field that does not exist, so nothing to clear
                 raise UnrepresentableValue("the SendGrid account has no custom field of this name", field=name)
             custom[record.id] = _custom_value(record, name, value, booleans)
+    if len(reserved) > 1 and not (len(reserved) == 3 and contact.name is not None):
+        reserved = {field: reserved[field] for field in _REQUEST_ORDER if field in reserved}
+    return reserved, custom
+
+
+def contact_to_wire(contact: Contact, book: FieldBook, booleans: Booleans = None) -> ContactRequest:
+    """One upsert record; raises UnrepresentableValue (naming the field) for what SendGrid cannot hold."""
+    reserved, custom = wire_fields(contact, book, booleans)
     return ContactRequest(**reserved, custom_fields=custom or None)
+
+
+def contact_json(contact: Contact, book: FieldBook, booleans: Booleans = None) -> bytes:
+    """The compact UTF-8 JSON of :func:`contact_to_wire`'s record, written in one pass (the import's hot path).
+
+    Byte for byte ``json.dumps(converter.unstructure(contact_to_wire(...)), separators=(",", ":"),
+    ensure_ascii=False)``: reserved fields in the record's order, unset ones left out.
+    """
+    reserved, custom = wire_fields(contact, book, booleans)
+    members = [jsontext.key(field) + jsontext.string(value) for field, value in reserved.items()]
+    if custom:
+        fields = ",".join([jsontext.key(field) + jsontext.scalar(value) for field, value in custom.items()])
+        members.append('"custom_fields":{' + fields + "}")
+    return ("{" + ",".join(members) + "}").encode()
+
+
+Formatter = Callable[[Any], "str | None"]
+"""The wire text of a value of the usual exact type, or None to take the general path (which raises for misfits)."""
+
+
+def custom_formatter(record: FieldRecord, booleans: Booleans, *, as_json: bool) -> Formatter:
+    """What :func:`_custom_value` makes of the usual values of one custom field, as JSON or as a CSV cell.
+
+    For the import's hot path: a value of another type, an empty or a missing one gets None,
+    and the caller encodes that contact through :func:`wire_fields`.
+    """
+    kind = record.field_type
+    if kind is WireFieldType.TEXT:
+        text_bools = booleans == "text"
+
+        def text(value: Any) -> str | None:
+            exact = type(value)
+            if exact is str and value:
+                return jsontext.string(value) if as_json else value
+            if exact is bool and text_bools:
+                word = "true" if value else "false"
+                return f'"{word}"' if as_json else word
+            return None
+
+        return text
+    if kind is WireFieldType.NUMBER:
+        number_bools = booleans == "number"
+
+        def number(value: Any) -> str | None:
+            exact = type(value)
+            if exact is int and -MAX_EXACT_INT <= value <= MAX_EXACT_INT:
+                return int.__repr__(value)
+            if exact is float:
+                return float.__repr__(value)
+            if exact is bool and number_bools:
+                return "1" if value else "0"
+            return None
+
+        return number
+
+    def when(value: Any) -> str | None:
+        exact = type(value)
+        if exact is date:
+            text = f"{value.isoformat()}T00:00:00Z"
+        elif exact is datetime and value.tzinfo is timezone.utc and not value.microsecond:
+            text = utc_text(value) + "Z"
+        else:
+            return None
+        return f'"{text}"' if as_json else text
+
+    return when
+
+
+def split_name(name: str) -> tuple[str, str] | None:
+    """(first_name, last_name) of a name the usual way, or None where :func:`wire_fields` must decide."""
+    if not name or name.endswith(" "):
+        return None
+    first, _, last = name.partition(" ")
+    if len(first) > RESERVED_LIMITS["first_name"] or len(last) > RESERVED_LIMITS["last_name"]:
+        return None
+    return first, last
 
 
 def _typed(record: FieldRecord | None, raw: Any) -> PropertyValue:
