@@ -56,25 +56,34 @@ def batches(
     Only one batch is held at a time. An item too large for any batch on its own
     raises ``ValueError`` naming its row, so the caller can report it.
     """
-    batch = Batch(first_number)
+    max_items, separator = limits.max_items, limits.separator
+    room = limits.max_bytes - limits.overhead
+    number = first_number
+    items: list[bytes] = []
+    rows: list[int] = []
+    emails: list[str] = []
+    size = 0
     for row, email, item in encoded:
-        cost = len(item) + (limits.separator if batch.items else 0)
-        if limits.overhead + len(item) > limits.max_bytes:
+        length = len(item)
+        if length > room:
             raise ValueError(
-                f"row {row}: the contact is {len(item)} bytes encoded, over the {limits.max_bytes}-byte request limit"
+                f"row {row}: the contact is {length} bytes encoded, over the {limits.max_bytes}-byte request limit"
             )
-        if batch.items and (
-            len(batch.items) >= limits.max_items or limits.overhead + batch.size + cost > limits.max_bytes
-        ):
-            yield batch
-            batch = Batch(batch.number + 1)
-            cost = len(item)
-        batch.items.append(item)
-        batch.rows.append(row)
-        batch.emails.append(email)
-        batch.size += cost
-    if batch.items:
-        yield batch
+        if items:
+            grown = size + separator + length
+            if len(items) >= max_items or grown > room:
+                yield Batch(number, items, rows, emails, size)
+                number += 1
+                items, rows, emails = [], [], []
+                grown = length
+        else:
+            grown = length
+        items.append(item)
+        rows.append(row)
+        emails.append(email)
+        size = grown
+    if items:
+        yield Batch(number, items, rows, emails, size)
 
 
 def _email_key(email: str) -> int:

@@ -31,6 +31,7 @@ __all__ = [
     "EMAIL_COLUMNS",
     "ContactReader",
     "ErrorWriter",
+    "csv_row",
     "escape_cell",
     "parse_value",
     "read_contacts",
@@ -453,6 +454,20 @@ def read_contacts(
     delimiter is sniffed among ``, ; TAB |`` unless ``delimiter`` is given.
     """
     return ContactReader(path, mapping=mapping, field_types=field_types, encoding=encoding, delimiter=delimiter)
+
+
+def csv_row(cells: list[str], terminator: str = "\r\n") -> str:
+    """One CSV record of text cells, exactly as ``csv.writer(f, lineterminator=terminator)`` writes it.
+
+    Provider files are written a row per contact: a row with nothing to quote (no comma,
+    quote or line break in any cell) is joined directly, which is several times cheaper.
+    """
+    text = ",".join(cells)
+    if '"' in text or "\n" in text or "\r" in text or text.count(",") != len(cells) - 1 or text == "":
+        out = io.StringIO()
+        csv.writer(out, lineterminator=terminator).writerow(cells)
+        return out.getvalue()
+    return text + terminator
 
 
 def escape_cell(text: str) -> str:

@@ -17,6 +17,7 @@ import attrs
 from urllib3.util.retry import Retry
 
 from contactsync.batching import Batch, BatchLimits
+from contactsync.csvio import csv_row
 from contactsync.errors import ConfigurationError, InvalidInput, NotFound, ProviderError
 from contactsync.http import BasicAuth, Transport
 from contactsync.model import (
@@ -35,6 +36,9 @@ from contactsync.provider import Capabilities, ImportRoute, Provider, ReportedEr
 from contactsync.providers.dotmailer import wire
 from contactsync.providers.dotmailer.translate import (
     EMAIL_COLUMN,
+    NAME_FIELD,
+    Formatter,
+    cell_formatter,
     field_type_from_wire,
     field_type_to_wire,
     from_wire,
@@ -106,6 +110,8 @@ class _FileRoute(ImportRoute):
         self._pending: dict[str, FieldType] = {}
         self._active: list[str] = []
         self._lock = threading.Lock()  # submit runs in worker threads while encode goes on
+        self._plans: dict[tuple[str, ...], list[tuple[int, Formatter]]] = {}
+        """Per set of property names: each one's column and cell formatter (the hot path)."""
 
     @property
     def path(self) -> str:
@@ -114,6 +120,16 @@ class _FileRoute(ImportRoute):
         return base if self.merge == "Overwrite" else f"{base}/with-merge-option/{self.merge}"
 
     def encode(self, contact: Contact) -> bytes:
+        names = tuple(contact.properties)
+        plan = self._plans.get(names)
+        line = self._fast(contact, plan) if plan is not None else None
+        if line is None:
+            line = self._general(contact)
+            self._learn(names)
+        return csv_row(line).encode("utf-8")
+
+    def _general(self, contact: Contact) -> list[str]:
+        """The cells of any contact, checked against the data fields; new columns are added as they come."""
         line = [contact.email] + [""] * (len(self.columns) - 1)
         for column, field, cell, value in import_cells(contact, blank_clears=self.merge == "Overwrite"):
             if not self._accept(column, field, value):
@@ -124,9 +140,43 @@ class _FileRoute(ImportRoute):
                 self.columns.append(column)
                 line.append("")
             line[at] = cell
-        out = io.StringIO()
-        csv.writer(out).writerow(line)
-        return out.getvalue().encode("utf-8")
+        return line
+
+    def _learn(self, names: tuple[str, ...]) -> None:
+        """Remember where the properties of a contact just encoded go, once each has a column of a known field."""
+        if names in self._plans:
+            return
+        plan = []
+        for name in names:
+            column = wire_field_name(name)
+            at = self._positions.get(column)
+            field = self.known.get(column)
+            formatter = cell_formatter(field.type) if field is not None else None
+            if at is None or formatter is None:
+                return  # a field still to be created, or one without a fast path: ask again next time
+            plan.append((at, formatter))
+        if len(self._plans) >= _MAX_PLANS:
+            self._plans.clear()
+        self._plans[names] = plan
+
+    def _fast(self, contact: Contact, plan: list[tuple[int, Formatter]]) -> list[str] | None:
+        """The cells of a contact whose properties have a plan, or None for the general path."""
+        line = [""] * len(self.columns)
+        line[0] = contact.email
+        if contact.name is not None:
+            at = self._positions.get(NAME_FIELD)
+            field = self.known.get(NAME_FIELD)
+            formatter = cell_formatter(field.type) if field is not None else None
+            cell = formatter(contact.name) if formatter is not None else None
+            if at is None or cell is None:
+                return None
+            line[at] = cell
+        for (at, formatter), value in zip(plan, contact.properties.values(), strict=True):
+            cell = formatter(value)
+            if cell is None:
+                return None
+            line[at] = cell
+        return line
 
     def _accept(self, column: str, field: str, value: PropertyValue) -> bool:
         """Check the value against its data field; note fields to create (data fields must exist first)."""
@@ -269,6 +319,9 @@ def _cells(row: bytes) -> int:
         return len(next(csv.reader(io.StringIO(row.decode("utf-8"), newline=""))))
     return row.count(b",") + 1
 
+
+_MAX_PLANS = 1024
+"""Distinct sets of property names a route keeps a plan for (inputs have a handful)."""
 
 _ROUTE_LIMITS = BatchLimits(max_items=MAX_ROWS, max_bytes=int(MAX_FILE_BYTES * _FILL))
 

@@ -24,10 +24,12 @@ from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, overrid
 from contactsync.errors import UnrepresentableValue
 from contactsync.model import Contact, FieldDefinition, FieldType, PropertyValue
 from contactsync.providers.dotmailer import wire
-from contactsync.timestamps import to_utc
+from contactsync.timestamps import to_utc, utc_text
 
 __all__ = [
     "NAME_FIELD",
+    "Formatter",
+    "cell_formatter",
     "converter",
     "field_type_from_wire",
     "field_type_to_wire",
@@ -261,6 +263,57 @@ def format_value(value: PropertyValue, field: str) -> str:
     if value is None:
         return ""
     return str(_json_value(value, field))
+
+
+Formatter = Callable[[Any], "str | None"]
+"""An import-file cell for a value of the usual exact type, or None to take the general path."""
+
+
+def _text_cell(value: Any) -> str | None:
+    return value if type(value) is str and value and len(value) <= MAX_TEXT else None
+
+
+def _number_cell(value: Any) -> str | None:
+    exact = type(value)
+    if exact is int:
+        return int.__repr__(value)
+    if exact is float:
+        text = float.__repr__(value)
+        return None if "e" in text else text  # without an exponent, repr is what format_value writes
+    return None
+
+
+def _boolean_cell(value: Any) -> str | None:
+    if type(value) is bool:
+        return "True" if value else "False"
+    return None
+
+
+def _datetime_cell(value: Any) -> str | None:
+    exact = type(value)
+    if exact is date:
+        return f"{value.isoformat()}T00:00:00"
+    if exact is datetime and value.tzinfo is timezone.utc and not value.microsecond:
+        return utc_text(value)
+    return None
+
+
+_CELLS: Mapping[FieldType, Formatter] = {
+    FieldType.TEXT: _text_cell,
+    FieldType.NUMBER: _number_cell,
+    FieldType.BOOLEAN: _boolean_cell,
+    FieldType.DATETIME: _datetime_cell,
+}
+
+
+def cell_formatter(kind: FieldType) -> Formatter | None:
+    """What :func:`format_value` writes for the usual values a data field of ``kind`` takes, for the hot path.
+
+    A value of another type, or an empty one, gets None: the caller encodes that contact the
+    general way (:func:`import_cells`), which also raises for what does not fit. None for a
+    kind without a fast path.
+    """
+    return _CELLS.get(kind)
 
 
 def _parse_datetime(value: Any) -> datetime:

@@ -17,6 +17,7 @@ from urllib3.util.retry import Retry
 
 from contactsync import jsontext
 from contactsync.batching import Batch, BatchLimits
+from contactsync.csvio import csv_row
 from contactsync.errors import ConfigurationError, ProviderError, UnrepresentableValue, UnsupportedAction
 from contactsync.http import BearerAuth
 from contactsync.model import (
@@ -236,8 +237,6 @@ class CsvRoute(_SendGridRoute):
         """Wire key (reserved field name or custom field id) -> column number."""
         self.fields: list[tuple[str, str]] = []
         """(field id, field name) of each column, in column order."""
-        self._out = io.StringIO()
-        self._writer = csv.writer(self._out, lineterminator="\n")
         self._column("email")
 
     def _column(self, key: str) -> int:
@@ -261,11 +260,7 @@ class CsvRoute(_SendGridRoute):
         if row is None:
             row = self._general(contact)
             self.plan(names, as_json=False)
-        self._writer.writerow(row)
-        text = self._out.getvalue()
-        self._out.seek(0)
-        self._out.truncate()
-        return text.encode()
+        return csv_row(row, "\n").encode()
 
     def _fast(self, contact: Contact, plan: list[tuple[FieldRecord, Formatter]]) -> list[str] | None:
         """The cells of a contact whose properties are all plain custom fields with columns, or None."""
