@@ -561,16 +561,17 @@ class Provider(abc.ABC):
     def _encode(
         self, items: Iterator[tuple[int, InputItem]], route: ImportRoute, local_errors: list[RowError]
     ) -> Iterator[tuple[int, str, bytes]]:
+        encode, room = route.encode, route.limits.max_bytes - route.limits.overhead
         for row, item in items:
             if isinstance(item, RowError):
                 local_errors.append(item if item.row is not None else attrs.evolve(item, row=row))
                 continue
             try:
-                encoded = route.encode(item)
+                encoded = encode(item)
             except InvalidInput as exc:
                 local_errors.append(RowError(item.email, row, exc.field, exc.message))
                 continue
-            if route.limits.overhead + len(encoded) > route.limits.max_bytes:
+            if len(encoded) > room:
                 message = f"{len(encoded)} bytes encoded, over the {route.limits.max_bytes}-byte request limit"
                 local_errors.append(RowError(item.email, row, None, message))
                 continue
