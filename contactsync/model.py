@@ -168,8 +168,12 @@ class Contact:
         address = normalize_email(email)
         if name is not None and not isinstance(name, str):
             raise InvalidInput(f"the name must be a string, got {type(name).__name__}", field="name")
-        frozen = _freeze(properties)
-        _check_properties(frozen)
+        if type(properties) is dict:
+            frozen: Mapping[str, PropertyValue] = MappingProxyType(properties.copy())
+        else:
+            frozen = _freeze(properties)
+        if frozen:
+            _check_properties(frozen)
         _set = object.__setattr__
         _set(self, "email", address)
         _set(self, "name", name)

@@ -30,6 +30,10 @@ def _dumps(value: Any) -> bytes:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
 
 
+_MAX_PLANS = 1024
+"""Distinct sets of property names a route keeps a plan for (inputs have a handful)."""
+
+
 class PropertyTypes:
     """The account's property datatypes, plus those an import will create before its next request.
 
@@ -95,6 +99,8 @@ class JsonRoute(ImportRoute):
     ) -> None:
         self.provider = provider
         self.types = types
+        self._plans: dict[tuple[str, ...], translate.JsonPlan] = {}
+        """Per set of property names whose datatypes are settled: how to write them (the hot path)."""
         if len(subscriptions) == 1:
             only = subscriptions[0]
             self.path = f"/v3/REST/contactslist/{only.list_id}/managemanycontacts"
@@ -119,10 +125,25 @@ class JsonRoute(ImportRoute):
         )
 
     def encode(self, contact: Contact) -> bytes:
+        names = tuple(contact.properties)
+        plan = self._plans.get(names)
+        if plan is not None:
+            planned = translate.planned_json(contact, plan)
+            if planned is not None:
+                return planned
         types, new = self.types.resolve(contact)
         encoded = translate.contact_json(contact, types)
-        self.types.commit(new)
+        if new:
+            self.types.commit(new)
+        elif names not in self._plans:
+            self._remember(names, translate.json_plan(names, types))
         return encoded
+
+    def _remember(self, names: tuple[str, ...], plan: translate.JsonPlan | None) -> None:
+        if plan is not None:
+            if len(self._plans) >= _MAX_PLANS:
+                self._plans.clear()
+            self._plans[names] = plan
 
     def payload(self, batch: Batch) -> bytes:
         """The request body for ``batch``."""
