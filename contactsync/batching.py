@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import bisect
-import hashlib
 from array import array
 from collections.abc import Iterable, Iterator
+from hashlib import blake2b as _blake2b
 
 import attrs
 
@@ -86,8 +86,11 @@ def batches(
         yield Batch(number, items, rows, emails, size)
 
 
-def _email_key(email: str) -> int:
-    return int.from_bytes(hashlib.blake2b(email.encode(), digest_size=8).digest(), "big", signed=True)
+def _email_keys(emails: list[str]) -> array[int]:
+    """A 64-bit key per email (BLAKE2b, so the same in every process); hashed together, it is cheap."""
+    keys = array("q")
+    keys.frombytes(b"".join([_blake2b(email.encode(), digest_size=8).digest() for email in emails]))
+    return keys
 
 
 class RowIndex:
@@ -101,9 +104,13 @@ class RowIndex:
 
     def __init__(self, rows: list[int], emails: list[str]) -> None:
         self._rows = array("q", rows)
-        pairs = sorted(zip((_email_key(e) for e in emails), rows, strict=True))
-        self._keys = array("q", (k for k, _ in pairs))
-        self._rows_by_key = array("q", (r for _, r in pairs))
+        keys = _email_keys(emails)
+        if len(keys) != len(self._rows):
+            raise ValueError(f"{len(self._rows)} rows but {len(keys)} emails")
+        # A stable sort on rows in input order: an email that came twice keeps its first row first.
+        order = sorted(range(len(keys)), key=keys.__getitem__)
+        self._keys = array("q", [keys[i] for i in order])
+        self._rows_by_key = array("q", [self._rows[i] for i in order])
 
     def __len__(self) -> int:
         return len(self._rows)
@@ -114,7 +121,7 @@ class RowIndex:
 
     def row_of(self, email: str) -> int | None:
         """The input row that carried ``email`` (its first, if it came twice)."""
-        key = _email_key(email)
+        key = _email_keys([email])[0]
         at = bisect.bisect_left(self._keys, key)
         return self._rows_by_key[at] if at < len(self._keys) and self._keys[at] == key else None
 

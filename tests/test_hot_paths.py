@@ -1,0 +1,184 @@
+"""The import's hot paths write exactly what the general paths write: same bytes, same errors.
+
+Each fast writer (piecewise JSON, plans of per-type formatters, joined CSV rows, memoised
+timestamps) is checked against the slow, obviously right form it stands in for.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import date, datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from contactsync import jsontext
+from contactsync.csvio import csv_row
+from contactsync.errors import UnrepresentableValue
+from contactsync.model import Contact, FieldType, PropertyValue
+from contactsync.providers.dotmailer import translate as dotmailer
+from contactsync.providers.mailjet import translate as mailjet
+from contactsync.providers.sendgrid import translate as sendgrid
+from contactsync.providers.sendgrid.wire import FieldRecord, WireFieldType
+from contactsync.timestamps import utc_text
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+texts = st.text(max_size=12) | st.sampled_from(['a"b', "a,b", "a\nb", "a\r\nb", " x ", "東京", "\\", "\x00", "e" * 300])
+moments = st.datetimes(min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30)).flatmap(
+    lambda d: st.sampled_from(
+        [
+            d.replace(tzinfo=timezone.utc),
+            d.replace(tzinfo=timezone.utc, microsecond=0),
+            d.replace(microsecond=0),
+            d.replace(tzinfo=timezone(timedelta(hours=5)), microsecond=0),
+        ]
+    )
+)
+values: st.SearchStrategy[PropertyValue] = st.one_of(
+    st.none(),
+    texts,
+    st.booleans(),
+    st.integers(-(2**70), 2**70),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.dates(),
+    moments,
+)
+names = st.sampled_from(["age", "Age", "note", "city", "first_name", "email", "last_clicked", "x_1", "é"])
+contacts = st.builds(
+    Contact,
+    st.just("ann@example.com"),
+    st.none() | texts,
+    st.dictionaries(names, values, max_size=5),
+)
+
+
+# -- shared pieces -----------------------------------------------------------------------------------
+
+
+@given(st.one_of(texts, st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False, allow_infinity=False)))
+def test_json_scalars_are_written_as_json_dumps_writes_them(value: Any) -> None:
+    assert jsontext.scalar(value) == dumps(value)
+
+
+@given(texts)
+def test_json_keys_are_quoted_names_and_a_colon(name: str) -> None:
+    assert jsontext.key(name) == dumps(name) + ":"
+
+
+@given(st.lists(texts, min_size=1, max_size=6), st.sampled_from(["\r\n", "\n"]))
+def test_csv_rows_are_what_csv_writer_writes(cells: list[str], terminator: str) -> None:
+    out = io.StringIO()
+    csv.writer(out, lineterminator=terminator).writerow(cells)
+    assert csv_row(cells, terminator) == out.getvalue()
+
+
+@given(st.datetimes(min_value=datetime(1, 1, 1), max_value=datetime(9999, 12, 31)))
+def test_utc_text_is_isoformat_to_the_second(moment: datetime) -> None:
+    whole = moment.replace(microsecond=0)
+    assert utc_text(whole.replace(tzinfo=timezone.utc)) == whole.isoformat()
+    assert utc_text(whole) == whole.isoformat()
+
+
+# -- Mailjet ---------------------------------------------------------------------------------------------
+
+
+@given(contacts, st.dictionaries(names, st.sampled_from(["str", "int", "float", "bool", "datetime", "text"])))
+def test_mailjet_contact_json_is_the_records_json(contact: Contact, datatypes: dict[str, str]) -> None:
+    try:
+        expected = dumps(mailjet.unstructure(mailjet.contact_to_wire(contact, datatypes))).encode()
+    except UnrepresentableValue as exc:
+        with pytest.raises(UnrepresentableValue) as caught:
+            mailjet.contact_json(contact, datatypes)
+        assert (caught.value.field, caught.value.message) == (exc.field, exc.message)
+        expected = None
+    else:
+        assert mailjet.contact_json(contact, datatypes) == expected
+    plan = mailjet.json_plan(tuple(contact.properties), datatypes)
+    planned = mailjet.planned_json(contact, plan) if plan is not None else None
+    assert planned is None or planned == expected
+
+
+# -- SendGrid --------------------------------------------------------------------------------------------
+
+BOOK = sendgrid.FieldBook(
+    [
+        FieldRecord("e1_N", "age", WireFieldType.NUMBER),
+        FieldRecord("e2_T", "note", WireFieldType.TEXT),
+        FieldRecord("e3_D", "x_1", WireFieldType.DATE),
+        FieldRecord("e4_T", "é", WireFieldType.TEXT),
+    ]
+)
+booleans = st.sampled_from([None, "text", "number"])
+
+
+@given(contacts, booleans)
+def test_sendgrid_contact_json_is_the_records_json(contact: Contact, policy: Any) -> None:
+    try:
+        expected = dumps(sendgrid.converter.unstructure(sendgrid.contact_to_wire(contact, BOOK, policy))).encode()
+    except UnrepresentableValue as exc:
+        with pytest.raises(UnrepresentableValue) as caught:
+            sendgrid.contact_json(contact, BOOK, policy)
+        assert (caught.value.field, caught.value.message) == (exc.field, exc.message)
+    else:
+        assert sendgrid.contact_json(contact, BOOK, policy) == expected
+
+
+@given(st.sampled_from(list(BOOK.by_id.values())), values, booleans, st.booleans())
+def test_sendgrid_formatters_write_what_the_general_path_writes(
+    record: FieldRecord, value: PropertyValue, policy: Any, as_json: bool
+) -> None:
+    fast = sendgrid.custom_formatter(record, policy, as_json=as_json)(value)
+    if fast is None:
+        return
+    _, custom = sendgrid.wire_fields(Contact("ann@example.com", properties={record.name: value}), BOOK, policy)
+    general = custom[record.id]
+    if as_json:
+        assert fast == jsontext.scalar(general)
+    else:
+        assert general != ""
+        assert fast == (repr(general) if isinstance(general, float) else str(general))
+
+
+@given(st.none() | texts)
+def test_sendgrid_names_split_as_the_general_path_splits_them(name: str | None) -> None:
+    if name is None:
+        return
+    parts = sendgrid.split_name(name)
+    if parts is not None:
+        reserved, _ = sendgrid.wire_fields(Contact("ann@example.com", name=name), BOOK)
+        assert parts == (reserved["first_name"], reserved["last_name"])
+
+
+# -- dotmailer -------------------------------------------------------------------------------------------
+
+
+@given(st.sampled_from([FieldType.TEXT, FieldType.NUMBER, FieldType.BOOLEAN, FieldType.DATETIME]), values)
+def test_dotmailer_cells_are_what_format_value_writes_for_values_the_field_takes(
+    kind: FieldType, value: PropertyValue
+) -> None:
+    formatter = dotmailer.cell_formatter(kind)
+    assert formatter is not None
+    cell = formatter(value)
+    if cell is None:
+        return
+    assert cell == dotmailer.format_value(value, "field")
+    wanted = dotmailer.infer_field_type(value)
+    widen = {FieldType.NUMBER: FieldType.INTEGER, FieldType.DATETIME: FieldType.DATE}
+    assert kind is FieldType.TEXT or wanted is kind or widen.get(kind) is wanted
+    assert value not in (None, "")
+
+
+def test_dotmailer_dates_and_instants_in_utc() -> None:
+    formatter = dotmailer.cell_formatter(FieldType.DATETIME)
+    assert formatter is not None
+    assert formatter(date(2024, 2, 29)) == "2024-02-29T00:00:00"
+    assert formatter(datetime(2024, 2, 29, 23, 5, 9, tzinfo=timezone.utc)) == "2024-02-29T23:05:09"
+    assert formatter(datetime(2024, 2, 29, 23, 5, 9)) is None  # naive: the general path decides
