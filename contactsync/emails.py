@@ -28,8 +28,10 @@ _ATEXT = r"A-Za-z0-9_!#$%&'*+/=?^`{|}~-"
 # (email_validator.syntax: DOT_ATOM_TEXT, DOT_ATOM_TEXT_HOSTNAME, DOMAIN_NAME_REGEX). Labels are
 # 1 to 63 letters, digits and hyphens here; _fast_lower refuses a hyphen at either end of one
 # ("@-", ".-", "-."), which is quicker than asking the expression to backtrack over every label.
+# No possessive quantifiers (Python 3.11+): dots are in neither character class, so the greedy
+# ones cannot backtrack far.
 _FAST_ADDRESS = re.compile(
-    rf"[{_ATEXT}]++(?:\.[{_ATEXT}]++)*+@(?:[A-Za-z0-9-]{{1,63}}\.)++[A-Za-z0-9-]{{0,62}}[A-Za-z]", re.ASCII
+    rf"[{_ATEXT}]+(?:\.[{_ATEXT}]+)*@(?:[A-Za-z0-9-]{{1,63}}\.)+[A-Za-z0-9-]{{0,62}}[A-Za-z]", re.ASCII
 ).fullmatch
 # Top-level names email-validator rejects as special-use (its SPECIAL_USE_DOMAIN_NAMES).
 _SPECIAL_USE_TLDS = frozenset({"arpa", "invalid", "local", "localhost", "onion", "test"})

@@ -9,11 +9,12 @@ from __future__ import annotations
 import csv
 import io
 import json
+import sys
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from contactsync import jsontext
@@ -75,6 +76,7 @@ def test_json_keys_are_quoted_names_and_a_colon(name: str) -> None:
 
 @given(st.lists(texts, min_size=1, max_size=6), st.sampled_from(["\r\n", "\n"]))
 def test_csv_rows_are_what_csv_writer_writes(cells: list[str], terminator: str) -> None:
+    assume(sys.version_info >= (3, 11) or "\x00" not in "".join(cells))  # 3.10's writer refuses NUL outright
     out = io.StringIO()
     csv.writer(out, lineterminator=terminator).writerow(cells)
     assert csv_row(cells, terminator) == out.getvalue()

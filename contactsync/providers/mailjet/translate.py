@@ -210,7 +210,7 @@ def _make_converter() -> Converter:
     converter.register_unstructure_hook_func(
         lambda t: t == (MjId | None), lambda value: None if value is None else _unstructure_id(value)
     )
-    converter.register_structure_hook(Any, lambda value, _: value)
+    converter.register_structure_hook_func(lambda kind: kind is Any, lambda value, _: value)  # Any: a class only on 3.11+
     for cls in (
         wire.MjListAction,
         wire.MjContact,
