@@ -22,7 +22,7 @@ from contactsync.sandbox import Sandbox
 PROVIDERS = ["mailjet", "sendgrid", "dotmailer"]
 FORMULAS = ['=HYPERLINK("http://x.example","click")', "+1+1", "-2", "@SUM(A1)", "\tTAB", "=cmd|' /C calc'!A0"]
 CELL = st.one_of(
-    st.text(alphabet=st.characters(exclude_characters="\x00"), max_size=30),
+    st.text(alphabet=st.characters(exclude_characters="\x00", exclude_categories=["Cs"]), max_size=30),
     st.sampled_from(FORMULAS),
     st.text(alphabet='a\r\n",;\t\ufeff é', max_size=12),  # NUL: its own corpus case below
 )
