@@ -49,7 +49,7 @@ from contactsync.model import (
     RowError,
     SubscriptionAction,
 )
-from contactsync.provider import Provider
+from contactsync.provider import Provider, ProviderOptions
 
 __all__ = ["EXIT_FAILED", "EXIT_INPUT", "EXIT_INTERNAL", "EXIT_OK", "EXIT_ROW_ERRORS", "EXIT_USAGE", "cli", "main"]
 
@@ -342,6 +342,17 @@ def _pairs(values: Iterable[str], flag: str) -> dict[str, str]:
     return pairs
 
 
+def _setting_values(values: Iterable[str]) -> dict[str, Any]:
+    """``--setting`` pairs, each value read as JSON when it parses (4, true, {"1": 2}), else as text."""
+    settings: dict[str, Any] = {}
+    for key, text in _pairs(values, "--setting").items():
+        try:
+            settings[key] = json.loads(text)
+        except ValueError:
+            settings[key] = text
+    return settings
+
+
 def _provider_name(spec: ProviderSpec, config: Mapping[str, Any]) -> str:
     name = spec.provider or config.get("provider")
     if not name:
@@ -356,7 +367,7 @@ def _settings(name: str, spec: ProviderSpec, config: Mapping[str, Any]) -> dict[
         raise ConfigurationError(f"config file: [{name}] must be a table of settings")
     settings: dict[str, Any] = dict(table)
     settings.update({key: getattr(spec, key) for key in _CREDENTIAL_FLAGS if getattr(spec, key) is not None})
-    settings.update(_pairs(spec.settings, "--setting"))
+    settings.update(_setting_values(spec.settings))
     settings.update(_numbers(spec))
     return settings
 
@@ -369,9 +380,9 @@ def _numbers(spec: ProviderSpec) -> dict[str, float]:
 def _check_settings(cls: type[Provider], settings: Mapping[str, Any]) -> None:
     """Refuse settings the provider's constructor does not take, naming the ones it does."""
     parameters = inspect.signature(cls.__init__).parameters
+    accepted = [n for n, p in parameters.items() if n != "self" and p.kind is not inspect.Parameter.VAR_KEYWORD]
     if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
-        return
-    accepted = [p for p in parameters if p != "self"]
+        accepted += list(ProviderOptions.__annotations__)  # what a provider passes on to Provider
     unknown = sorted(set(settings) - set(accepted))
     if unknown:
         shown = ", ".join(unknown)
@@ -410,8 +421,10 @@ def open_client(spec: ProviderSpec) -> Iterator[Provider]:
     if spec.state is not None and not spec.sandbox:
         raise click.UsageError("--state only applies with --sandbox (or to `contactsync sandbox`)")
     if spec.sandbox:
+        chosen = {**_setting_values(spec.settings), **_numbers(spec)}  # the sandbox brings the credentials
+        _check_settings(registry.load(name), chosen)
         with embedded_sandbox([name], spec.state) as sandbox:
-            client: Provider = sandbox.connect(name, **_numbers(spec))
+            client: Provider = sandbox.connect(name, **chosen)
             with client:
                 yield client
         return

@@ -187,7 +187,10 @@ class Transport:
         self.provider = provider
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
-        self.redact = Redactor(secrets)
+        self._secrets = tuple(secrets)
+        self._allow_insecure = allow_insecure
+        self._headers = dict(headers or {})
+        self.redact = Redactor(self._secrets)
         self._origin = (parts.scheme, parts.hostname, parts.port)
         self._prefix = parts.path.rstrip("/") + "/"
         self._auth = auth
@@ -203,6 +206,20 @@ class Transport:
     def close(self) -> None:
         """Release pooled connections."""
         self._session.close()
+
+    def with_base_url(self, base_url: str) -> Transport:
+        """A transport like this one (auth, secrets, timeout, retries, error parsing) for another base URL."""
+        return Transport(
+            self.provider,
+            base_url,
+            auth=self._auth,
+            secrets=self._secrets,
+            timeout=self.timeout,
+            retry=self._retry,
+            error_parser=self._error_parser,
+            allow_insecure=self._allow_insecure,
+            headers=self._headers,
+        )
 
     def url(self, path_or_url: str) -> str:
         """An absolute URL: paths are taken relative to the base URL."""

@@ -258,6 +258,11 @@ class ImportJob:
     """The row index of a part (which input rows it carried); see :mod:`contactsync.batching`."""
 
     @property
+    def provider_jobs(self) -> tuple[ImportJob, ...]:
+        """The provider jobs this job stands for: its parts, itself, or none when no row was sent."""
+        return self.parts or ((self,) if self.id else ())
+
+    @property
     def accepted(self) -> int:
         """Contacts the provider created or updated."""
         return self.created + self.updated

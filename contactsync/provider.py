@@ -15,7 +15,7 @@ import os
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypedDict
 
 import attrs
 from requests.auth import AuthBase
@@ -52,6 +52,7 @@ __all__ = [
     "Capabilities",
     "ImportRoute",
     "Provider",
+    "ProviderOptions",
     "ReportedError",
     "merge_extra",
 ]
@@ -176,6 +177,16 @@ def _skip_done(
                 )
             expected = next(recorded, None)
     yield from numbered
+
+
+class ProviderOptions(TypedDict, total=False):
+    """The settings every provider takes besides its credentials, passed on to :class:`Provider`."""
+
+    timeout: float
+    retry: Retry | None
+    poll_interval: float
+    allow_insecure: bool
+    concurrency: int
 
 
 class Provider(abc.ABC):
@@ -637,7 +648,7 @@ class Provider(abc.ABC):
         if isinstance(job, str):
             job = self.refresh(job)
         yield from job.local_errors
-        for part in job.parts or (job,):
+        for part in job.provider_jobs:
             if not part.status.is_terminal:
                 continue
             traced = [self._trace(part.rows, reported) for reported in self._reported(part)]

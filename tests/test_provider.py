@@ -203,3 +203,14 @@ def test_parts_keep_input_order_whatever_the_concurrency(toy: tuple[Sandbox, Toy
     job = client.wait(client.import_contacts(_contacts(9, bad_every=4)))
     assert [p.rows.row_at(0) for p in job.parts] == [1, 4, 7]
     assert [e.row for e in client.import_errors(job)] == [4, 8]
+
+
+def test_an_import_whose_every_row_is_rejected_sends_nothing_and_reports_them(
+    toy: tuple[Sandbox, ToyProvider],
+) -> None:
+    sandbox, client = toy
+    job = client.wait(client.import_contacts([RowError(None, None, "email", "missing email")] * 2))
+    assert job.provider_jobs == ()
+    assert job.status is ImportStatus.COMPLETED_WITH_ERRORS
+    assert [e.row for e in client.import_errors(job)] == [1, 2]
+    assert len(sandbox.requests) == 0

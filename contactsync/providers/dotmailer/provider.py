@@ -14,7 +14,7 @@ from typing import Any, ClassVar, TypeVar
 from urllib.parse import quote, urlsplit
 
 import attrs
-from urllib3.util.retry import Retry
+from typing_extensions import Unpack
 
 from contactsync.batching import Batch, BatchLimits
 from contactsync.csvio import csv_row
@@ -32,7 +32,7 @@ from contactsync.model import (
     PropertyValue,
     SubscriptionAction,
 )
-from contactsync.provider import Capabilities, ImportRoute, Provider, ReportedError
+from contactsync.provider import Capabilities, ImportRoute, Provider, ProviderOptions, ReportedError
 from contactsync.providers.dotmailer import wire
 from contactsync.providers.dotmailer.translate import (
     EMAIL_COLUMN,
@@ -360,11 +360,7 @@ class DotmailerProvider(Provider):
         base_url: str | None = None,
         discovery_url: str = DISCOVERY_URL,
         max_file_bytes: int = MAX_FILE_BYTES,
-        timeout: float = 60.0,
-        retry: Retry | None = None,
-        poll_interval: float = 2.0,
-        allow_insecure: bool = False,
-        concurrency: int = 2,
+        **options: Unpack[ProviderOptions],
     ) -> None:
         username = username or os.environ.get("DOTMAILER_USERNAME")
         password = password or os.environ.get("DOTMAILER_PASSWORD")
@@ -388,16 +384,7 @@ class DotmailerProvider(Provider):
         if max_file_bytes < 1024:
             raise ConfigurationError("dotmailer: max_file_bytes must be at least 1024")
         self.max_file_bytes = max_file_bytes
-        self._auth = BasicAuth(username, password)
-        self._options: dict[str, Any] = {
-            "secrets": [username, password],
-            "timeout": timeout,
-            "retry": retry,
-            "allow_insecure": allow_insecure,
-        }
-        super().__init__(
-            base_url=base_url, auth=self._auth, poll_interval=poll_interval, concurrency=concurrency, **self._options
-        )
+        super().__init__(base_url=base_url, auth=BasicAuth(username, password), secrets=[username, password], **options)
 
     # -- the endpoint --------------------------------------------------------------------
 
@@ -417,9 +404,7 @@ class DotmailerProvider(Provider):
         if host != urlsplit(url).hostname and not host.endswith((".dotdigital.com", ".dotmailer.com")):
             raise ProviderError(f"account-info names an endpoint outside dotdigital: {host!r}", provider=self.name)
         old = self.transport
-        self.transport = Transport(
-            self.name, endpoint.strip().rstrip("/"), auth=self._auth, error_parser=self.parse_error, **self._options
-        )
+        self.transport = old.with_base_url(endpoint.strip().rstrip("/"))
         old.close()
         self._discovery = None
 

@@ -8,7 +8,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 from urllib.parse import quote
 
-from urllib3.util.retry import Retry
+from typing_extensions import Unpack
 
 from contactsync.batching import BatchLimits
 from contactsync.errors import ConfigurationError, InvalidInput, NotFound
@@ -23,7 +23,7 @@ from contactsync.model import (
     Membership,
     SubscriptionAction,
 )
-from contactsync.provider import Capabilities, ImportRoute, InputItem, Provider, ReportedError
+from contactsync.provider import Capabilities, ImportRoute, InputItem, Provider, ProviderOptions, ReportedError
 from contactsync.providers.mailjet import errorfiles, translate, wire
 from contactsync.providers.mailjet.routes import CsvRoute, JsonRoute, PropertyTypes
 
@@ -68,11 +68,7 @@ class MailjetProvider(Provider):
         *,
         region: str | None = None,
         base_url: str | None = None,
-        timeout: float = 60.0,
-        retry: Retry | None = None,
-        poll_interval: float = 2.0,
-        allow_insecure: bool = False,
-        concurrency: int = 2,
+        **options: Unpack[ProviderOptions],
     ) -> None:
         api_key = api_key or os.environ.get("MJ_APIKEY_PUBLIC")
         secret_key = secret_key or os.environ.get("MJ_APIKEY_PRIVATE")
@@ -88,11 +84,7 @@ class MailjetProvider(Provider):
             base_url=base_url,
             auth=BasicAuth(api_key, secret_key),
             secrets=[api_key, secret_key],
-            timeout=timeout,
-            retry=retry,
-            poll_interval=poll_interval,
-            allow_insecure=allow_insecure,
-            concurrency=concurrency,
+            **options,
         )
 
     # -- errors ----------------------------------------------------------------------------------

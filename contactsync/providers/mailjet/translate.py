@@ -210,7 +210,8 @@ def _make_converter() -> Converter:
     converter.register_unstructure_hook_func(
         lambda t: t == (MjId | None), lambda value: None if value is None else _unstructure_id(value)
     )
-    converter.register_structure_hook_func(lambda kind: kind is Any, lambda value, _: value)  # Any: a class only on 3.11+
+    # Any by predicate: typing.Any is a class only from Python 3.11.
+    converter.register_structure_hook_func(lambda kind: kind is Any, lambda value, _: value)
     for cls in (
         wire.MjListAction,
         wire.MjContact,

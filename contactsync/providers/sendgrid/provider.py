@@ -13,7 +13,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 from urllib.parse import quote
 
-from urllib3.util.retry import Retry
+from typing_extensions import Unpack
 
 from contactsync import jsontext
 from contactsync.batching import Batch, BatchLimits
@@ -31,7 +31,7 @@ from contactsync.model import (
     Membership,
     SubscriptionAction,
 )
-from contactsync.provider import Capabilities, ImportRoute, Provider, ReportedError, merge_extra
+from contactsync.provider import Capabilities, ImportRoute, Provider, ProviderOptions, ReportedError, merge_extra
 from contactsync.providers.sendgrid.errorsfile import parse_errors_file
 from contactsync.providers.sendgrid.membership import Memberships
 from contactsync.providers.sendgrid.translate import (
@@ -366,10 +366,7 @@ class SendGridProvider(Provider):
         unsubscribe_groups: Mapping[str, int] | None = None,
         global_unsubscribe: bool = False,
         base_url: str | None = None,
-        timeout: float = 60.0,
-        retry: Retry | None = None,
-        poll_interval: float = 2.0,
-        allow_insecure: bool = False,
+        **options: Unpack[ProviderOptions],
     ) -> None:
         key = api_key or os.environ.get("SENDGRID_API_KEY")
         if not key:
@@ -380,10 +377,7 @@ class SendGridProvider(Provider):
             base_url=base_url or self.default_base_url,
             auth=BearerAuth(key),
             secrets=[key],
-            timeout=timeout,
-            retry=retry,
-            poll_interval=poll_interval,
-            allow_insecure=allow_insecure,
+            **options,
         )
         self.booleans: Booleans = booleans
         self.unsubscribe_groups = {str(k): int(v) for k, v in (unsubscribe_groups or {}).items()}
