@@ -26,6 +26,7 @@ __all__ = [
     "PropertyValue",
     "RowError",
     "SubscriptionAction",
+    "field_type_of",
 ]
 
 PropertyValue = str | int | float | bool | datetime | date | None
@@ -126,6 +127,23 @@ class FieldType(str, enum.Enum):
 
 _PLAIN_TYPES = frozenset({str, int, bool, datetime, date, type(None)})
 """Property value types that need no further check (``float`` must also be finite)."""
+
+
+def field_type_of(value: PropertyValue) -> FieldType | None:
+    """The field type a property value calls for (None for ``None``, which clears rather than sets)."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return FieldType.BOOLEAN
+    if isinstance(value, int):
+        return FieldType.INTEGER
+    if isinstance(value, float):
+        return FieldType.NUMBER
+    if isinstance(value, datetime):
+        return FieldType.DATETIME
+    if isinstance(value, date):
+        return FieldType.DATE
+    return FieldType.TEXT
 
 
 def _check_properties(properties: Mapping[str, PropertyValue]) -> None:

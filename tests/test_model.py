@@ -20,7 +20,7 @@ from contactsync import (
     RowError,
     SubscriptionAction,
 )
-from contactsync.model import PropertyValue, aggregate_status
+from contactsync.model import PropertyValue, aggregate_status, field_type_of
 
 
 def test_contact_email_is_normalised_as_documented() -> None:
@@ -151,3 +151,19 @@ def test_combined_job_sums_counts_and_keeps_its_parts() -> None:
 def test_a_single_part_is_the_job_itself() -> None:
     part = _part("1", ImportStatus.RUNNING)
     assert ImportJob.combine("p", [part]) is part
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (None, None),
+        (True, FieldType.BOOLEAN),
+        (3, FieldType.INTEGER),
+        (2.5, FieldType.NUMBER),
+        (datetime(2024, 1, 2, 3, 4), FieldType.DATETIME),
+        (date(2024, 1, 2), FieldType.DATE),
+        ("x", FieldType.TEXT),
+    ],
+)
+def test_each_property_value_calls_for_one_field_type(value: PropertyValue, expected: FieldType | None) -> None:
+    assert field_type_of(value) is expected

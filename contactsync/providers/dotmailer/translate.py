@@ -22,7 +22,7 @@ import cattrs
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
 from contactsync.errors import UnrepresentableValue
-from contactsync.model import Contact, FieldDefinition, FieldType, PropertyValue
+from contactsync.model import Contact, FieldDefinition, FieldType, PropertyValue, field_type_of
 from contactsync.providers.dotmailer import wire
 from contactsync.timestamps import to_utc, utc_text
 
@@ -204,18 +204,12 @@ def field_type_from_wire(kind: str) -> FieldType:
 
 
 def infer_field_type(value: PropertyValue) -> FieldType | None:
-    """The field type a value calls for when its field must be created (None for ``None``)."""
-    if isinstance(value, bool):
-        return FieldType.BOOLEAN
-    if isinstance(value, int | float):
-        return FieldType.NUMBER
-    if isinstance(value, datetime):
-        return FieldType.DATETIME
-    if isinstance(value, date):
-        return FieldType.DATE
-    if isinstance(value, str):
-        return FieldType.TEXT
-    return None
+    """The field type a value calls for when its field must be created (None for ``None``).
+
+    dotmailer has one Numeric type, so whole numbers call for NUMBER like any other.
+    """
+    kind = field_type_of(value)
+    return FieldType.NUMBER if kind is FieldType.INTEGER else kind
 
 
 def wire_field_name(name: str) -> str:

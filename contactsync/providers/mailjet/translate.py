@@ -29,6 +29,7 @@ from contactsync.model import (
     ListSubscription,
     Membership,
     PropertyValue,
+    field_type_of,
 )
 from contactsync.providers.mailjet import wire
 from contactsync.providers.mailjet.wire import MjId
@@ -277,17 +278,8 @@ def unstructure(record: Any) -> Any:
 
 def infer_datatype(value: PropertyValue) -> str | None:
     """The Mailjet datatype a property would need to hold ``value`` (None for None)."""
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        return "bool"
-    if isinstance(value, int):
-        return "int"
-    if isinstance(value, float):
-        return "float"
-    if isinstance(value, datetime | date):
-        return "datetime"
-    return "str"
+    kind = field_type_of(value)
+    return None if kind is None else _DATATYPE_OF[kind]
 
 
 def _utc(name: str, value: datetime | date) -> datetime:

@@ -16,7 +16,7 @@ from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, overrid
 
 from contactsync import jsontext
 from contactsync.errors import UnrepresentableValue
-from contactsync.model import Contact, FieldType, ImportJob, ImportStatus, PropertyValue
+from contactsync.model import Contact, FieldType, ImportJob, ImportStatus, PropertyValue, field_type_of
 from contactsync.providers.sendgrid.wire import (
     RESERVED_TEXT_FIELDS,
     ContactDetails,
@@ -277,15 +277,8 @@ def field_type_to_wire(kind: FieldType, booleans: Booleans, name: str) -> WireFi
 
 def infer_field_type(name: str, value: PropertyValue, booleans: Booleans) -> WireFieldType | None:
     """The field type a new custom field gets from its first value (None for None: nothing to create)."""
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        return field_type_to_wire(FieldType.BOOLEAN, booleans, name)
-    if isinstance(value, int | float):
-        return WireFieldType.NUMBER
-    if isinstance(value, date):
-        return WireFieldType.DATE
-    return WireFieldType.TEXT
+    kind = field_type_of(value)
+    return None if kind is None else field_type_to_wire(kind, booleans, name)
 
 
 class FieldBook:
