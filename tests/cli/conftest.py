@@ -2,28 +2,16 @@
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
 
-from contactsync import ConfigurationError, registry
+from contactsync import registry
 from contactsync.cli import cli
-from contactsync.sandbox import EMULATORS, Sandbox
+from contactsync.sandbox import Sandbox
 from tests.toy import TOKEN, ToyEmulator, ToyProvider
-
-
-def available(name: str) -> bool:
-    """True when both the provider and its emulator import (other helpers may still be writing them)."""
-    try:
-        importlib.import_module(EMULATORS[name].partition(":")[0])
-        registry.load(name)
-    except (ImportError, ConfigurationError):
-        return False
-    return True
-
 
 BUILTINS = sorted(registry.BUILTINS)
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from contactsync.cli import DEMO_DATA, EXIT_OK
-from tests.cli.conftest import BUILTINS, CliRunnerCall, available
+from tests.cli.conftest import BUILTINS, CliRunnerCall
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -31,7 +31,6 @@ def test_the_shipped_file_is_what_the_generator_writes() -> None:
     assert (ROOT / "examples" / "contacts.csv").read_text(encoding="utf-8") == shipped
 
 
-@pytest.mark.skipif(not all(available(n) for n in BUILTINS), reason="not every provider is built yet")
 def test_demo_completes_with_errors_everywhere_and_writes_the_error_file(
     run: CliRunnerCall, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

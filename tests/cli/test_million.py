@@ -7,13 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.conftest import available
-
 BENCHMARK = Path(__file__).resolve().parents[2] / "benchmarks" / "cli_million.py"
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not available("sendgrid"), reason="sendgrid is not built yet")
 def test_a_million_rows_import_with_every_bad_row_reported() -> None:
     spec = importlib.util.spec_from_file_location("cli_million", BENCHMARK)
     assert spec is not None and spec.loader is not None

@@ -6,7 +6,6 @@ import json
 import signal
 import sqlite3
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,52 +13,26 @@ from typing import Any
 import pytest
 
 from contactsync.cli import EXIT_INPUT, EXIT_ROW_ERRORS
-from tests.cli.conftest import available
+from tests.sandbox_process import COMMAND, Served, connection_flags, served
 
-COMMAND = [sys.executable, "-m", "contactsync.cli"]
 PROVIDER = "sendgrid"
-
-pytestmark = pytest.mark.skipif(not available(PROVIDER), reason=f"{PROVIDER} is not built yet")
-
-
-def _serve(state: Path) -> tuple[subprocess.Popen[str], dict[str, Any]]:
-    process = subprocess.Popen(
-        [*COMMAND, "sandbox", "--port", "0", "--json", "--state", str(state), "--provider", PROVIDER],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    assert process.stdout is not None
-    line = process.stdout.readline()
-    assert line, "the sandbox printed nothing"
-    return process, json.loads(line)
 
 
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], dict[str, Any]]]:
-    process, started = _serve(tmp_path / "state.db")
-    try:
-        yield process, started
-    finally:
-        if process.poll() is None:
-            process.kill()
-        process.wait(timeout=10)
+def server(tmp_path: Path) -> Iterator[Served]:
+    with served(tmp_path / "state.db", PROVIDER) as running:
+        yield running
 
 
 def _flags(started: dict[str, Any]) -> list[str]:
-    settings = started["providers"][PROVIDER]
-    return ["--provider", PROVIDER, "--poll-interval", "0.02"] + [
-        item for key, value in settings.items() for item in (f"--{key.replace('_', '-')}", value)
-    ]
+    return ["--provider", PROVIDER, "--poll-interval", "0.02", *connection_flags(started, PROVIDER)]
 
 
 def _run(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([*COMMAND, *args], capture_output=True, text=True, timeout=120, check=False)
 
 
-def test_import_over_http_to_a_separate_sandbox_process(
-    server: tuple[subprocess.Popen[str], dict[str, Any]], tmp_path: Path
-) -> None:
+def test_import_over_http_to_a_separate_sandbox_process(server: Served, tmp_path: Path) -> None:
     process, started = server
     assert started["url"].startswith("http://127.0.0.1:")
     people = tmp_path / "people.csv"
@@ -76,20 +49,14 @@ def test_import_over_http_to_a_separate_sandbox_process(
         (saved,) = connection.execute("SELECT state FROM emulator_state WHERE name = ?", (PROVIDER,)).fetchone()
     assert "ann@example.com" in saved
 
-    again, restarted = _serve(tmp_path / "state.db")
-    try:
+    with served(tmp_path / "state.db", PROVIDER) as (_, restarted):
         assert restarted["loaded"] == [PROVIDER]
         status = _run("status", record["job_id"], *_flags(restarted), "--json")
         fetched = json.loads(status.stdout)  # by id: the provider's view, without the row rejected locally
         assert (fetched["status"], fetched["created"]) == ("completed", 1), status.stderr
-    finally:
-        again.kill()
-        again.wait(timeout=10)
 
 
-def test_a_malformed_file_gives_one_line_and_exit_four(
-    server: tuple[subprocess.Popen[str], dict[str, Any]], tmp_path: Path
-) -> None:
+def test_a_malformed_file_gives_one_line_and_exit_four(server: Served, tmp_path: Path) -> None:
     bad = tmp_path / "bad.csv"
     bad.write_bytes(b"email,name\nann@example.com,Jos\xe9\n")
     result = _run("import", str(bad), *_flags(server[1]))

@@ -11,7 +11,6 @@ import json
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,8 +19,8 @@ from typing import Any
 import pytest
 
 import contactsync
+from tests.sandbox_process import COMMAND, Served, connection_flags, served
 
-COMMAND = [sys.executable, "-m", "contactsync.cli"]
 PROVIDER = "dotmailer"
 ROWS = 6000
 BROKEN = {100, 4500}  # rows the reader rejects: they must be reported after the resume too
@@ -29,21 +28,9 @@ KILL_AFTER = 15  # settled batches
 
 
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], dict[str, Any]]]:
-    process = subprocess.Popen(
-        [*COMMAND, "sandbox", "--port", "0", "--json", "--state", str(tmp_path / "state.db"), "--provider", PROVIDER],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    assert process.stdout is not None
-    started = json.loads(process.stdout.readline())
-    try:
-        yield process, started
-    finally:
-        if process.poll() is None:
-            process.kill()
-        process.wait(timeout=10)
+def server(tmp_path: Path) -> Iterator[Served]:
+    with served(tmp_path / "state.db", PROVIDER) as running:
+        yield running
 
 
 def _write_input(path: Path) -> None:
@@ -55,8 +42,7 @@ def _write_input(path: Path) -> None:
 
 
 def _command(started: dict[str, Any], config: Path, book: str, source: Path, tag: str, *extra: str) -> list[str]:
-    settings = started["providers"][PROVIDER]
-    flags = [item for key, value in settings.items() for item in (f"--{key.replace('_', '-')}", value)]
+    flags = connection_flags(started, PROVIDER)
     return [
         *COMMAND,
         "--quiet",
@@ -96,9 +82,7 @@ def _errors(path: Path) -> set[tuple[str, str, str]]:
         return {(row["row"], row["email"], row["message"]) for row in csv.DictReader(source)}
 
 
-def test_a_killed_import_resumes_to_the_same_end_as_an_uninterrupted_one(
-    server: tuple[subprocess.Popen[str], dict[str, Any]], tmp_path: Path
-) -> None:
+def test_a_killed_import_resumes_to_the_same_end_as_an_uninterrupted_one(server: Served, tmp_path: Path) -> None:
     process, started = server
     settings = started["providers"][PROVIDER]
     with contactsync.connect(PROVIDER, **settings) as client:
