@@ -129,11 +129,6 @@ class Sandbox:
         )
         self._thread.start()
 
-    def serve_forever(self) -> None:
-        """Serve in the calling thread until interrupted."""
-        self._server = self._make_server()
-        self._server.serve_forever()
-
     def _make_server(self) -> BaseWSGIServer:
         return make_server(self._host, self._port, self._app, threaded=True, request_handler=_RequestHandler)
 
