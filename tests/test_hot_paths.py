@@ -17,7 +17,7 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from contactsync import jsontext
+from contactsync import jsonplan, jsontext
 from contactsync.csvio import csv_row
 from contactsync.errors import UnrepresentableValue
 from contactsync.model import Contact, FieldType, PropertyValue
@@ -30,6 +30,11 @@ from contactsync.timestamps import utc_text
 
 def dumps(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def same_json(fast: bytes, general: bytes) -> bool:
+    """The same JSON text up to how a number is spelled (orjson writes 1e-05 as 0.00001): members in order."""
+    return bool(json.loads(fast, object_pairs_hook=list) == json.loads(general, object_pairs_hook=list))
 
 
 texts = st.text(max_size=12) | st.sampled_from(['a"b', "a,b", "a\nb", "a\r\nb", " x ", "東京", "\\", "\x00", "e" * 300])
@@ -53,6 +58,19 @@ values: st.SearchStrategy[PropertyValue] = st.one_of(
     moments,
 )
 names = st.sampled_from(["age", "Age", "note", "city", "first_name", "email", "last_clicked", "x_1", "é"])
+USUAL = Contact(
+    "ann@example.com",
+    "Ann Lee",
+    {
+        "age": 41,
+        "note": '東京 "x"',
+        "city": 2.5,
+        "x_1": True,
+        "é": date(2024, 2, 29),
+        "email": datetime(2024, 3, 1, 12, 30, 5, tzinfo=timezone.utc),
+    },
+)
+"""A contact of the usual types, every one of which the hot paths take."""
 contacts = st.builds(
     Contact,
     st.just("ann@example.com"),
@@ -103,9 +121,31 @@ def test_mailjet_contact_json_is_the_records_json(contact: Contact, datatypes: d
         expected = None
     else:
         assert mailjet.contact_json(contact, datatypes) == expected
-    plan = mailjet.json_plan(tuple(contact.properties), datatypes)
-    planned = mailjet.planned_json(contact, plan) if plan is not None else None
-    assert planned is None or planned == expected
+
+
+def mailjet_planned(contact: Contact, datatypes: dict[str, str]) -> bytes | None:
+    """What a Mailjet JSON route's hot path writes for ``contact``, or None where it defers."""
+
+    def step(name: str, kind: type) -> tuple[str, jsonplan.Conversion] | None:
+        conversion = mailjet.json_conversion(datatypes.get(name), kind)
+        return None if conversion is None else (name, conversion)
+
+    members = jsonplan.JsonPlans(step).members(contact.properties)
+    record = None if members is None else mailjet.json_record(contact, members)
+    return None if record is None else jsonplan.dumps(record)
+
+
+@given(contacts, st.dictionaries(names, st.sampled_from(["str", "int", "float", "bool", "datetime", "text"])))
+def test_mailjet_hot_path_writes_what_the_general_path_writes(contact: Contact, datatypes: dict[str, str]) -> None:
+    planned = mailjet_planned(contact, datatypes)
+    if planned is not None:
+        assert same_json(planned, mailjet.contact_json(contact, datatypes))
+
+
+def test_mailjet_hot_path_takes_the_usual_contact() -> None:
+    datatypes = {"age": "int", "note": "str", "city": "float", "x_1": "bool", "é": "datetime", "email": "datetime"}
+    planned = mailjet_planned(USUAL, datatypes)
+    assert planned is not None and same_json(planned, mailjet.contact_json(USUAL, datatypes))
 
 
 # -- SendGrid --------------------------------------------------------------------------------------------
@@ -133,20 +173,43 @@ def test_sendgrid_contact_json_is_the_records_json(contact: Contact, policy: Any
         assert sendgrid.contact_json(contact, BOOK, policy) == expected
 
 
-@given(st.sampled_from(list(BOOK.by_id.values())), values, booleans, st.booleans())
-def test_sendgrid_formatters_write_what_the_general_path_writes(
-    record: FieldRecord, value: PropertyValue, policy: Any, as_json: bool
+def sendgrid_planned(contact: Contact, policy: Any) -> bytes | None:
+    """What SendGrid's JSON route's hot path writes for ``contact``, or None where it defers."""
+
+    def step(name: str, kind: type) -> tuple[str, jsonplan.Conversion] | None:
+        record = BOOK.custom_exact(name)
+        conversion = None if record is None else sendgrid.json_conversion(record, kind, policy)
+        return None if record is None or conversion is None else (record.id, conversion)
+
+    members = jsonplan.JsonPlans(step).members(contact.properties)
+    record = None if members is None else sendgrid.json_record(contact, members)
+    return None if record is None else jsonplan.dumps(record)
+
+
+@given(contacts, booleans)
+def test_sendgrid_hot_path_writes_what_the_general_path_writes(contact: Contact, policy: Any) -> None:
+    planned = sendgrid_planned(contact, policy)
+    if planned is not None:
+        assert same_json(planned, sendgrid.contact_json(contact, BOOK, policy))
+
+
+def test_sendgrid_hot_path_takes_the_usual_contact() -> None:
+    usual = Contact(USUAL.email, USUAL.name, {"age": 41, "note": "東京", "x_1": date(2024, 2, 29), "é": True})
+    planned = sendgrid_planned(usual, "text")
+    assert planned is not None and same_json(planned, sendgrid.contact_json(usual, BOOK, "text"))
+
+
+@given(st.sampled_from(list(BOOK.by_id.values())), values, booleans)
+def test_sendgrid_cells_are_what_the_general_path_writes(
+    record: FieldRecord, value: PropertyValue, policy: Any
 ) -> None:
-    fast = sendgrid.custom_formatter(record, policy, as_json=as_json)(value)
+    fast = sendgrid.cell_formatter(record, policy)(value)
     if fast is None:
         return
     _, custom = sendgrid.wire_fields(Contact("ann@example.com", properties={record.name: value}), BOOK, policy)
     general = custom[record.id]
-    if as_json:
-        assert fast == jsontext.scalar(general)
-    else:
-        assert general != ""
-        assert fast == (repr(general) if isinstance(general, float) else str(general))
+    assert general != ""
+    assert fast == (repr(general) if isinstance(general, float) else str(general))
 
 
 @given(st.none() | texts)

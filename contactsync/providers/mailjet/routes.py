@@ -14,6 +14,7 @@ import threading
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from contactsync import jsonplan
 from contactsync.batching import Batch, BatchLimits
 from contactsync.errors import UnrepresentableValue, UnsupportedAction
 from contactsync.model import Contact, FieldDefinition, ImportJob, ImportStatus, ListSubscription
@@ -30,10 +31,6 @@ def _dumps(value: Any) -> bytes:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-_MAX_PLANS = 1024
-"""Distinct sets of property names a route keeps a plan for (inputs have a handful)."""
-
-
 class PropertyTypes:
     """The account's property datatypes, plus those an import will create before its next request.
 
@@ -48,6 +45,14 @@ class PropertyTypes:
         """Property names as contacts spell them -> datatype, once defined (the common case, one lookup)."""
         self.pending: dict[str, str] = {}
         self._lock = threading.Lock()
+
+    def datatype(self, name: str) -> str | None:
+        """The datatype of a property as a contact spells its name, when the account has it or will."""
+        settled = self._settled.get(name)
+        if settled is not None:
+            return settled
+        stored = self._by_lower.get(name.lower())
+        return None if stored is None else self.types[stored]
 
     def resolve(self, contact: Contact) -> tuple[Mapping[str, str], dict[str, str]]:
         """(datatype of each property the contact sets, new definitions it needs)."""
@@ -99,8 +104,7 @@ class JsonRoute(ImportRoute):
     ) -> None:
         self.provider = provider
         self.types = types
-        self._plans: dict[tuple[str, ...], translate.JsonPlan] = {}
-        """Per set of property names whose datatypes are settled: how to write them (the hot path)."""
+        self._json = jsonplan.JsonPlans(self._step)
         if len(subscriptions) == 1:
             only = subscriptions[0]
             self.path = f"/v3/REST/contactslist/{only.list_id}/managemanycontacts"
@@ -125,25 +129,21 @@ class JsonRoute(ImportRoute):
         )
 
     def encode(self, contact: Contact) -> bytes:
-        names = tuple(contact.properties)
-        plan = self._plans.get(names)
-        if plan is not None:
-            planned = translate.planned_json(contact, plan)
-            if planned is not None:
-                return planned
+        members = self._json.members(contact.properties)
+        record = None if members is None else translate.json_record(contact, members)
+        encoded = None if record is None else jsonplan.dumps(record)
+        if encoded is not None:
+            return encoded
         types, new = self.types.resolve(contact)
         encoded = translate.contact_json(contact, types)
         if new:
             self.types.commit(new)
-        elif names not in self._plans:
-            self._remember(names, translate.json_plan(names, types))
+            self._json.forget()
         return encoded
 
-    def _remember(self, names: tuple[str, ...], plan: translate.JsonPlan | None) -> None:
-        if plan is not None:
-            if len(self._plans) >= _MAX_PLANS:
-                self._plans.clear()
-            self._plans[names] = plan
+    def _step(self, name: str, kind: type) -> tuple[str, jsonplan.Conversion] | None:
+        conversion = translate.json_conversion(self.types.datatype(name), kind)
+        return None if conversion is None else (name, conversion)
 
     def payload(self, batch: Batch) -> bytes:
         """The request body for ``batch``."""

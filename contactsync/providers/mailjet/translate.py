@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import date, datetime, time, timezone
 from typing import Any, TypeVar
 
@@ -20,6 +20,7 @@ from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, overrid
 
 from contactsync import jsontext
 from contactsync.errors import UnrepresentableValue
+from contactsync.jsonplan import AS_IS, WHEN_AS_UTC, Conversion
 from contactsync.model import (
     Contact,
     ContactList,
@@ -33,7 +34,7 @@ from contactsync.model import (
 )
 from contactsync.providers.mailjet import wire
 from contactsync.providers.mailjet.wire import MjId
-from contactsync.timestamps import to_utc, utc_text
+from contactsync.timestamps import to_utc
 
 __all__ = [
     "CONVERTER",
@@ -50,11 +51,11 @@ __all__ = [
     "field_to_wire",
     "format_timestamp",
     "infer_datatype",
-    "json_plan",
+    "json_conversion",
+    "json_record",
     "list_from_wire",
     "membership_from_wire",
     "parse_timestamp",
-    "planned_json",
     "status_of",
     "structure",
     "subscription_to_wire",
@@ -417,89 +418,45 @@ def contact_to_wire(contact: Contact, datatypes: Mapping[str, str]) -> wire.MjCo
 
 
 def contact_json(contact: Contact, datatypes: Mapping[str, str]) -> bytes:
-    """The compact UTF-8 JSON of :func:`contact_to_wire`'s record, written in one pass (the import's hot path).
+    """The compact UTF-8 JSON of :func:`contact_to_wire`'s record, for any contact (the routes' general path).
 
     Byte for byte what ``json.dumps(unstructure(contact_to_wire(...)), separators=(",", ":"),
-    ensure_ascii=False)`` gives, without the intermediate record: the usual exact types are
-    written directly, anything else goes through :func:`encode_property`.
+    ensure_ascii=False)`` gives, without the intermediate record.
     """
     _check_name(contact)
     members = []
     for name, value in contact.properties.items():
-        datatype = datatypes.get(name)
-        fast = _JSON_FAST.get(datatype)  # type: ignore[arg-type]
-        text = fast(value) if fast is not None else None
-        if text is None:
-            encoded = _wire_value(name, value, datatype)
-            if encoded is _SKIP:
-                continue
-            text = jsontext.scalar(encoded)
-        members.append(jsontext.key(name) + text)
-    return _contact_object(contact, members)
-
-
-JsonPlan = tuple[list[str], list[Callable[[Any], "str | None"]]]
-"""For one set of property names: each one's ``"name":``, and the writer of its usual values."""
-
-
-def json_plan(names: tuple[str, ...], datatypes: Mapping[str, str]) -> JsonPlan | None:
-    """The plan for contacts with these property names, or None when one has no datatype yet."""
-    writers = [_JSON_FAST.get(datatypes.get(name, "")) for name in names]
-    if None in writers:
-        return None
-    return [jsontext.key(name) for name in names], writers  # type: ignore[return-value]
-
-
-def planned_json(contact: Contact, plan: JsonPlan) -> bytes | None:
-    """:func:`contact_json` by a plan for the contact's property names; None when a value needs the general path."""
-    keys, writers = plan
-    texts = [write(value) for write, value in zip(writers, contact.properties.values(), strict=True)]
-    if None in texts or contact.name == "":
-        return None
-    return _contact_object(contact, list(map(str.__add__, keys, texts)))  # type: ignore[arg-type]
-
-
-def _contact_object(contact: Contact, members: list[str]) -> bytes:
+        encoded = _wire_value(name, value, datatypes.get(name))
+        if encoded is not _SKIP:
+            members.append(jsontext.key(name) + jsontext.scalar(encoded))
     name = "" if contact.name is None else ',"Name":' + jsontext.string(contact.name)
     properties = ',"Properties":{' + ",".join(members) + "}" if members else ""
     return f'{{"Email":{jsontext.string(contact.email)}{name}{properties}}}'.encode()
 
 
-def _fast_str(value: Any) -> str | None:
-    return jsontext.string(value) if type(value) is str else None
+_JSON_AS_IS: Mapping[str, type] = {"str": str, "int": int, "float": float, "bool": bool}
+"""Per datatype, the value type orjson writes as that property wants it."""
 
 
-def _fast_int(value: Any) -> str | None:
-    return int.__repr__(value) if type(value) is int and _INT64[0] <= value <= _INT64[1] else None
+def json_conversion(datatype: str | None, kind: type) -> Conversion | None:
+    """How a value of exact type ``kind`` goes into a property of ``datatype`` on the JSON hot path, if it can."""
+    if kind is type(None):
+        return AS_IS if datatype is not None else None  # null clears; a missing property goes the general way
+    if datatype == "datetime":
+        return WHEN_AS_UTC.get(kind)
+    return AS_IS if _JSON_AS_IS.get(datatype or "") is kind else None
 
 
-def _fast_float(value: Any) -> str | None:
-    return float.__repr__(value) if type(value) is float else None
-
-
-def _fast_bool(value: Any) -> str | None:
-    if type(value) is bool:
-        return "true" if value else "false"
-    return None
-
-
-def _fast_datetime(value: Any) -> str | None:
-    kind = type(value)
-    if kind is date:
-        return f'"{value.isoformat()}T00:00:00Z"'
-    if kind is datetime and value.tzinfo is timezone.utc and not value.microsecond:
-        return f'"{utc_text(value)}Z"'
-    return None
-
-
-_JSON_FAST: Mapping[str, Callable[[Any], str | None]] = {
-    "str": _fast_str,
-    "int": _fast_int,
-    "float": _fast_float,
-    "bool": _fast_bool,
-    "datetime": _fast_datetime,
-}
-"""Per datatype: the JSON of a value of the usual exact type, or None to take the general path."""
+def json_record(contact: Contact, properties: dict[str, Any]) -> dict[str, Any] | None:
+    """The managemanycontacts record of a contact whose properties are already wire values (None: general path)."""
+    if contact.name == "":
+        return None
+    record: dict[str, Any] = {"Email": contact.email}
+    if contact.name is not None:
+        record["Name"] = contact.name
+    if properties:
+        record["Properties"] = properties
+    return record
 
 
 def contact_from_wire(record: wire.MjContact, datatypes: Mapping[str, str]) -> Contact:

@@ -15,7 +15,7 @@ from urllib.parse import quote
 
 from typing_extensions import Unpack
 
-from contactsync import jsontext
+from contactsync import jsonplan
 from contactsync.batching import Batch, BatchLimits
 from contactsync.csvio import csv_row
 from contactsync.errors import ConfigurationError, ProviderError, UnrepresentableValue, UnsupportedAction
@@ -38,15 +38,17 @@ from contactsync.providers.sendgrid.translate import (
     Booleans,
     FieldBook,
     Formatter,
+    cell_formatter,
     contact_from_wire,
     contact_json,
     converter,
-    custom_formatter,
     field_type_from_wire,
     field_type_to_wire,
     infer_field_type,
     is_reserved_name,
     job_from_wire,
+    json_conversion,
+    json_record,
     split_name,
     wire_fields,
 )
@@ -123,25 +125,10 @@ class _SendGridRoute(ImportRoute):
         self.book = provider.field_book()
         self.memberships = provider.memberships()
         self.list_ids = Memberships.list_ids(subscriptions) or None
-        self._plans: dict[tuple[str, ...], list[tuple[FieldRecord, Formatter]] | None] = {}
-        """Per set of property names: each one's field and formatter, or None when one is not a plain custom field."""
 
-    def plan(self, names: tuple[str, ...], *, as_json: bool) -> list[tuple[FieldRecord, Formatter]] | None:
-        """The remembered plan for contacts with these property names; made (and remembered) on first use."""
-        if names in self._plans:
-            return self._plans[names]
-        records = [self.book.custom_exact(name) for name in names]
-        plan = None
-        if all(records):
-            booleans = self.provider.booleans
-            plan = [(r, custom_formatter(r, booleans, as_json=as_json)) for r in records if r is not None]
-        if len(self._plans) >= _MAX_PLANS:
-            self._plans.clear()
-        self._plans[names] = plan
-        return plan
-
-    def create_fields(self, contact: Contact) -> None:
-        """Create any custom field the contact brings that the account lacks (typed from its value)."""
+    def create_fields(self, contact: Contact) -> bool:
+        """Create any custom field the contact brings that the account lacks (typed from its value); True if any."""
+        created = False
         for name, value in contact.properties.items():
             if self.book.custom_exact(name) is not None or is_reserved_name(name) or self.book.custom(name) is not None:
                 continue
@@ -153,6 +140,8 @@ class _SendGridRoute(ImportRoute):
                     "SendGrid field names are letters, digits and _, not starting with a digit", field=name
                 )
             self.book.add(self.provider.create_field_record(CreateField(name, kind)))
+            created = True
+        return created
 
     def part(self, job_id: str, batch: Batch) -> ImportJob:
         """A freshly submitted job, before its first status fetch."""
@@ -174,36 +163,22 @@ class JsonRoute(_SendGridRoute):
         head = json.dumps(meta, separators=(",", ":"))[:-1]
         self._head = (head + ("," if meta else "") + '"contacts":[').encode()
         self.limits = BatchLimits(limits.max_items, limits.max_bytes, len(self._head) + 2, 1)
+        self._json = jsonplan.JsonPlans(self._step)
 
     def encode(self, contact: Contact) -> bytes:
-        names = tuple(contact.properties)
-        plan = self._plans.get(names)
-        if plan is not None:
-            fast = self._fast(contact, plan)
-            if fast is not None:
-                return fast
-        self.create_fields(contact)
-        encoded = contact_json(contact, self.book, self.provider.booleans)
-        self.plan(names, as_json=True)
-        return encoded
+        custom = self._json.members(contact.properties)
+        record = None if custom is None else json_record(contact, custom)
+        encoded = None if record is None else jsonplan.dumps(record)
+        if encoded is not None:
+            return encoded
+        if self.create_fields(contact):
+            self._json.forget()
+        return contact_json(contact, self.book, self.provider.booleans)
 
-    def _fast(self, contact: Contact, plan: list[tuple[FieldRecord, Formatter]]) -> bytes | None:
-        """:func:`contact_json` for a contact whose properties are all plain custom fields, or None."""
-        text = '{"email":' + jsontext.string(contact.email)
-        if contact.name is not None:
-            parts = split_name(contact.name)
-            if parts is None:
-                return None
-            text += ',"first_name":' + jsontext.string(parts[0]) + ',"last_name":' + jsontext.string(parts[1])
-        members = []
-        for (record, formatter), value in zip(plan, contact.properties.values(), strict=True):
-            piece = formatter(value)
-            if piece is None:
-                return None
-            members.append(jsontext.key(record.id) + piece)
-        if members:
-            text += ',"custom_fields":{' + ",".join(members) + "}"
-        return (text + "}").encode()
+    def _step(self, name: str, kind: type) -> tuple[str, jsonplan.Conversion] | None:
+        record = self.book.custom_exact(name)
+        conversion = None if record is None else json_conversion(record, kind, self.provider.booleans)
+        return None if record is None or conversion is None else (record.id, conversion)
 
     def payload(self, batch: Batch) -> bytes:
         """The request body for ``batch``."""
@@ -238,6 +213,22 @@ class CsvRoute(_SendGridRoute):
         self.fields: list[tuple[str, str]] = []
         """(field id, field name) of each column, in column order."""
         self._column("email")
+        self._plans: dict[tuple[str, ...], list[tuple[FieldRecord, Formatter]] | None] = {}
+        """Per set of property names: each one's field and formatter, or None when one is not a plain custom field."""
+
+    def plan(self, names: tuple[str, ...]) -> list[tuple[FieldRecord, Formatter]] | None:
+        """The remembered plan for contacts with these property names; made (and remembered) on first use."""
+        if names in self._plans:
+            return self._plans[names]
+        records = [self.book.custom_exact(name) for name in names]
+        plan = None
+        if all(records):
+            booleans = self.provider.booleans
+            plan = [(r, cell_formatter(r, booleans)) for r in records if r is not None]
+        if len(self._plans) >= _MAX_PLANS:
+            self._plans.clear()
+        self._plans[names] = plan
+        return plan
 
     def _column(self, key: str) -> int:
         at = self.columns.get(key)
@@ -259,7 +250,7 @@ class CsvRoute(_SendGridRoute):
         row = self._fast(contact, plan) if plan is not None else None
         if row is None:
             row = self._general(contact)
-            self.plan(names, as_json=False)
+            self.plan(names)
         return csv_row(row, "\n").encode()
 
     def _fast(self, contact: Contact, plan: list[tuple[FieldRecord, Formatter]]) -> list[str] | None:

@@ -16,6 +16,7 @@ from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, overrid
 
 from contactsync import jsontext
 from contactsync.errors import UnrepresentableValue
+from contactsync.jsonplan import AS_IS, WHEN_AS_UTC, Conversion
 from contactsync.model import Contact, FieldType, ImportJob, ImportStatus, PropertyValue, field_type_of
 from contactsync.providers.sendgrid.wire import (
     RESERVED_TEXT_FIELDS,
@@ -42,12 +43,14 @@ __all__ = [
     "contact_from_wire",
     "contact_json",
     "contact_to_wire",
-    "custom_formatter",
+    "cell_formatter",
     "split_name",
     "field_type_from_wire",
     "field_type_to_wire",
     "format_date",
     "infer_field_type",
+    "json_conversion",
+    "json_record",
     "job_from_wire",
     "parse_timestamp",
     "status_of",
@@ -455,13 +458,13 @@ def contact_json(contact: Contact, book: FieldBook, booleans: Booleans = None) -
 
 
 Formatter = Callable[[Any], "str | None"]
-"""The wire text of a value of the usual exact type, or None to take the general path (which raises for misfits)."""
+"""The CSV cell of a value of the usual exact type, or None to take the general path (which raises for misfits)."""
 
 
-def custom_formatter(record: FieldRecord, booleans: Booleans, *, as_json: bool) -> Formatter:
-    """What :func:`_custom_value` makes of the usual values of one custom field, as JSON or as a CSV cell.
+def cell_formatter(record: FieldRecord, booleans: Booleans) -> Formatter:
+    """What :func:`_custom_value` makes of the usual values of one custom field, as a CSV cell.
 
-    For the import's hot path: a value of another type, an empty or a missing one gets None,
+    For the CSV route's hot path: a value of another type, an empty or a missing one gets None,
     and the caller encodes that contact through :func:`wire_fields`.
     """
     kind = record.field_type
@@ -471,10 +474,9 @@ def custom_formatter(record: FieldRecord, booleans: Booleans, *, as_json: bool) 
         def text(value: Any) -> str | None:
             exact = type(value)
             if exact is str and value:
-                return jsontext.string(value) if as_json else value
+                return str(value)
             if exact is bool and text_bools:
-                word = "true" if value else "false"
-                return f'"{word}"' if as_json else word
+                return "true" if value else "false"
             return None
 
         return text
@@ -496,14 +498,50 @@ def custom_formatter(record: FieldRecord, booleans: Booleans, *, as_json: bool) 
     def when(value: Any) -> str | None:
         exact = type(value)
         if exact is date:
-            text = f"{value.isoformat()}T00:00:00Z"
-        elif exact is datetime and value.tzinfo is timezone.utc and not value.microsecond:
-            text = utc_text(value) + "Z"
-        else:
-            return None
-        return f'"{text}"' if as_json else text
+            return f"{value.isoformat()}T00:00:00Z"
+        if exact is datetime and value.tzinfo is timezone.utc and not value.microsecond:
+            return utc_text(value) + "Z"
+        return None
 
     return when
+
+
+def json_conversion(record: FieldRecord, kind: type, booleans: Booleans) -> Conversion | None:
+    """How a value of exact type ``kind`` goes into a custom field on the JSON hot path, if it can.
+
+    What :func:`_custom_value` does with the usual values; anything else goes the general way.
+    """
+    field_type = record.field_type
+    if field_type is WireFieldType.DATE:
+        return WHEN_AS_UTC.get(kind)
+    if kind is bool:
+        if field_type is WireFieldType.TEXT and booleans == "text":
+            return _bool_text
+        return int if field_type is WireFieldType.NUMBER and booleans == "number" else None
+    if field_type is WireFieldType.TEXT:
+        return _non_empty if kind is str else None
+    return AS_IS if field_type is WireFieldType.NUMBER and kind in (int, float) else None
+
+
+def _bool_text(value: bool) -> str:
+    return "true" if value else "false"
+
+
+def _non_empty(value: str) -> str | None:
+    return value or None
+
+
+def json_record(contact: Contact, custom: dict[str, Any]) -> dict[str, Any] | None:
+    """The upsert record of a contact whose properties are all custom fields, as wire values (None: general path)."""
+    record: dict[str, Any] = {"email": contact.email}
+    if contact.name is not None:
+        parts = split_name(contact.name)
+        if parts is None:
+            return None
+        record["first_name"], record["last_name"] = parts
+    if custom:
+        record["custom_fields"] = custom
+    return record
 
 
 def split_name(name: str) -> tuple[str, str] | None:

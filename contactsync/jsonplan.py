@@ -1,0 +1,130 @@
+"""The JSON routes' hot path: contacts of a familiar shape written by orjson, with no per-value checks.
+
+A *shape* is a contact's property names with the exact type of each value. The first
+contact of a shape asks the provider's planner how each (name, type) goes on the wire:
+as it is, through a conversion, or not at all on this path. Later contacts of the same
+shape then cost a dictionary and one ``orjson.dumps``. Whatever the plan cannot write
+(a conversion that declines a value, an integer past 2**53) returns None, and the route
+encodes that contact through its general path, which decides and raises exactly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import date, datetime, timezone
+from typing import Any
+
+import attrs
+import orjson
+
+from contactsync.model import PropertyValue
+
+__all__ = ["AS_IS", "WHEN_AS_UTC", "Conversion", "JsonPlan", "JsonPlans", "Planner", "dumps"]
+
+Conversion = Callable[[Any], Any]
+"""A value's wire form, or None when the general path must decide (never called with None)."""
+
+
+def _as_is(value: Any) -> Any:
+    return value
+
+
+AS_IS: Conversion = _as_is
+"""The conversion of a value orjson writes as the provider wants it; the plan skips calling it."""
+
+
+_MIDNIGHTS: dict[date, str] = {}
+_MAX_MIDNIGHTS = 100_000
+
+
+def _utc_midnight(value: date) -> str:
+    text = _MIDNIGHTS.get(value)
+    if text is None:
+        if len(_MIDNIGHTS) >= _MAX_MIDNIGHTS:
+            _MIDNIGHTS.clear()
+        text = _MIDNIGHTS[value] = f"{value.isoformat()}T00:00:00Z"
+    return text
+
+
+def _utc_seconds(value: datetime) -> datetime | None:
+    return value if value.tzinfo is timezone.utc and not value.microsecond else None
+
+
+WHEN_AS_UTC: Mapping[type, Conversion] = {date: _utc_midnight, datetime: _utc_seconds}
+"""Dates and date-times as the providers' UTC instants with a "Z": a date at midnight (remembered
+per day), a UTC date-time with whole seconds (written by orjson); any other goes the general way."""
+
+Shape = tuple[tuple[str, ...], tuple[type, ...]]
+Planner = Callable[[str, type], "tuple[str, Conversion] | None"]
+"""Per property name and exact value type: (wire key, conversion), or None for the general path."""
+
+_MAX_SHAPES = 1_000
+_UNSEEN: Any = object()
+
+
+@attrs.frozen
+class JsonPlan:
+    """How contacts of one shape are written: their wire keys (None: the property names) and what to convert."""
+
+    keys: tuple[str, ...] | None
+    conversions: tuple[tuple[str, Conversion], ...]
+
+    def members(self, properties: Mapping[str, PropertyValue]) -> dict[str, Any] | None:
+        """The wire object of ``properties``, or None when a conversion declines a value."""
+        members = dict(properties) if self.keys is None else dict(zip(self.keys, properties.values(), strict=True))
+        for key, convert in self.conversions:
+            wire = convert(members[key])
+            if wire is None:
+                return None
+            members[key] = wire
+        return members
+
+
+class JsonPlans:
+    """The plans of one route, made on first sight of a shape (at most 1,000 kept)."""
+
+    def __init__(self, planner: Planner) -> None:
+        self._planner = planner
+        self._plans: dict[Shape, JsonPlan | None] = {}
+
+    def members(self, properties: Mapping[str, PropertyValue]) -> dict[str, Any] | None:
+        """The wire object of ``properties`` by their shape's plan, or None for the general path."""
+        shape = (tuple(properties), tuple(map(type, properties.values())))
+        plan = self._plans.get(shape, _UNSEEN)
+        if plan is _UNSEEN:
+            plan = self._plan(shape)
+        return None if plan is None else plan.members(properties)
+
+    def forget(self) -> None:
+        """Drop every plan: the account's fields changed, so the next contacts are planned again."""
+        self._plans.clear()
+
+    def _plan(self, shape: Shape) -> JsonPlan | None:
+        keys: list[str] = []
+        conversions: list[tuple[str, Conversion]] = []
+        plan: JsonPlan | None = None
+        for name, kind in zip(*shape, strict=True):
+            step = self._planner(name, kind)
+            if step is None:
+                break
+            keys.append(step[0])
+            if step[1] is not AS_IS:
+                conversions.append(step)
+        else:
+            renamed = None if tuple(keys) == shape[0] else tuple(keys)
+            plan = JsonPlan(renamed, tuple(conversions))
+        if len(self._plans) >= _MAX_SHAPES:
+            self._plans.clear()
+        self._plans[shape] = plan
+        return plan
+
+
+_OPTIONS = orjson.OPT_STRICT_INTEGER | orjson.OPT_UTC_Z
+
+
+def dumps(record: dict[str, Any]) -> bytes | None:
+    """Compact UTF-8 JSON of ``record``, or None where orjson declines (an integer past 2**53, bad UTF-8)."""
+    try:
+        return orjson.dumps(record, option=_OPTIONS)
+    except orjson.JSONEncodeError:
+        return None
