@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import bisect
+import mmap
+import tempfile
 from array import array
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from hashlib import blake2b as _blake2b
 
 import attrs
@@ -86,44 +88,77 @@ def batches(
         yield Batch(number, items, rows, emails, size)
 
 
-def _email_keys(emails: list[str]) -> array[int]:
+def _email_keys(emails: Iterable[str]) -> array[int]:
     """A 64-bit key per email (BLAKE2b, so the same in every process); hashed together, it is cheap."""
     keys = array("q")
     keys.frombytes(b"".join([_blake2b(email.encode(), digest_size=8).digest() for email in emails]))
     return keys
 
 
+def _mapped(data: Iterable[array[int] | bytes]) -> memoryview:
+    """``data`` written to an unnamed temporary file and mapped read-only, as 64-bit integers.
+
+    The file has no name (or loses it at once) and its descriptor is closed here: the
+    mapping alone keeps it, and the file is gone when the last view of it is released.
+    """
+    with tempfile.TemporaryFile(prefix="contactsync-rows-") as file:
+        for chunk in data:
+            file.write(chunk)
+        file.flush()
+        mapped = mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ)
+    return memoryview(mapped).cast("q")
+
+
 class RowIndex:
     """Which input rows one provider job carried: by position, and by email.
 
-    Compact (about 20 bytes a contact) so a million-row import can keep it for
-    every part while waiting for the provider's error report.
+    Its three arrays (rows by position, sorted email keys, rows by key; 24 bytes a
+    contact) live in a memory-mapped temporary file, read on demand when an error
+    report is traced back to rows. A part keeps O(1) memory until then, so what an
+    import holds does not grow with the number of contacts. The file goes when the
+    index is garbage-collected.
     """
 
-    __slots__ = ("_keys", "_rows", "_rows_by_key")
+    __slots__ = ("_size", "_view")
 
-    def __init__(self, rows: list[int], emails: list[str]) -> None:
-        self._rows = array("q", rows)
+    def __init__(self, rows: Sequence[int], emails: Sequence[str]) -> None:
+        by_position = array("q", rows)
         keys = _email_keys(emails)
-        if len(keys) != len(self._rows):
-            raise ValueError(f"{len(self._rows)} rows but {len(keys)} emails")
+        if len(keys) != len(by_position):
+            raise ValueError(f"{len(by_position)} rows but {len(keys)} emails")
         # A stable sort on rows in input order: an email that came twice keeps its first row first.
         order = sorted(range(len(keys)), key=keys.__getitem__)
-        self._keys = array("q", [keys[i] for i in order])
-        self._rows_by_key = array("q", [self._rows[i] for i in order])
+        sorted_keys = array("q", map(keys.__getitem__, order))
+        rows_by_key = array("q", map(by_position.__getitem__, order))
+        self._load(len(by_position), (by_position, sorted_keys, rows_by_key))
+
+    def _load(self, size: int, data: Iterable[array[int] | bytes]) -> None:
+        self._size = size
+        self._view = _mapped(data) if size else memoryview(b"").cast("q")
+
+    @classmethod
+    def _restore(cls, blob: bytes) -> RowIndex:
+        """The index pickled by :meth:`__reduce__` (its three arrays, back to back)."""
+        index = cls.__new__(cls)
+        index._load(len(blob) // 24, (blob,))
+        return index
+
+    def __reduce__(self) -> tuple[Callable[[bytes], RowIndex], tuple[bytes]]:
+        return RowIndex._restore, (self._view.tobytes(),)
 
     def __len__(self) -> int:
-        return len(self._rows)
+        return self._size
 
     def row_at(self, position: int) -> int | None:
         """The input row of the item at 0-based ``position`` in the batch."""
-        return self._rows[position] if 0 <= position < len(self._rows) else None
+        return self._view[position] if 0 <= position < self._size else None
 
     def row_of(self, email: str) -> int | None:
         """The input row that carried ``email`` (its first, if it came twice)."""
-        key = _email_keys([email])[0]
-        at = bisect.bisect_left(self._keys, key)
-        return self._rows_by_key[at] if at < len(self._keys) and self._keys[at] == key else None
+        key = _email_keys((email,))[0]
+        size, view = self._size, self._view
+        at = bisect.bisect_left(view, key, size, 2 * size)
+        return view[at + size] if at < 2 * size and view[at] == key else None
 
     def __repr__(self) -> str:
         return f"RowIndex({len(self)} rows)"

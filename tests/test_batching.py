@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import gc
 import itertools
+import pickle
+import sys
+import tempfile
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -71,3 +76,55 @@ def test_row_index_finds_rows_by_position_and_email(emails: list[str]) -> None:
     assert [index.row_of(e) for e in lowered] == rows
     assert index.row_at(len(rows)) is None
     assert index.row_of("nobody@nowhere.example") is None
+
+
+_EMAILS = [f"user{i}@example.com" for i in range(12)]
+"""A small pool, so that generated batches repeat emails and leave some out."""
+
+
+@given(st.lists(st.tuples(st.integers(min_value=1, max_value=10**12), st.sampled_from(_EMAILS)), max_size=60))
+def test_row_index_agrees_with_a_dict_and_a_list(entries: list[tuple[int, str]]) -> None:
+    rows = [row for row, _ in entries]
+    emails = [email for _, email in entries]
+    first_row: dict[str, int] = {}
+    for row, email in entries:
+        first_row.setdefault(email, row)  # an email that came twice keeps its first row
+    index = RowIndex(rows, emails)
+    assert len(index) == len(rows)
+    assert [index.row_at(p) for p in range(-2, len(rows) + 2)] == [None, None, *rows, None, None]
+    assert {email: index.row_of(email) for email in _EMAILS} == {email: first_row.get(email) for email in _EMAILS}
+    copy = pickle.loads(pickle.dumps(index))
+    assert [copy.row_at(p) for p in range(len(rows))] == rows
+    assert [copy.row_of(email) for email in _EMAILS] == [index.row_of(email) for email in _EMAILS]
+
+
+def test_an_empty_row_index_finds_nothing() -> None:
+    index = RowIndex([], [])
+    assert len(index) == 0
+    assert index.row_at(0) is None
+    assert index.row_of("a@example.com") is None
+    assert len(pickle.loads(pickle.dumps(index))) == 0
+
+
+def test_a_row_index_needs_an_email_per_row() -> None:
+    with pytest.raises(ValueError, match="2 rows but 1 emails"):
+        RowIndex([1, 2], ["a@example.com"])
+
+
+def _mapped_from(directory: Path) -> list[str]:
+    """The lines of this process's memory map that map a file created in ``directory``."""
+    return [line for line in Path("/proc/self/maps").read_text().splitlines() if f" {directory}/" in line]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/maps")
+def test_the_row_index_file_has_no_name_and_goes_with_the_index(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    index = RowIndex(list(range(1, 1001)), [f"u{i}@example.com" for i in range(1, 1001)])
+    assert list(tmp_path.iterdir()) == []  # unnamed (or unlinked at once): nothing to leave behind after a crash
+    assert len(_mapped_from(tmp_path)) == 1  # the mapping alone holds the (deleted) file
+    assert index.row_of("u500@example.com") == 500
+    del index
+    gc.collect()
+    assert _mapped_from(tmp_path) == []
