@@ -3,7 +3,9 @@
 Imports take two status reads: the upload and the first ``GET /v2/contacts/import/{id}``
 answer ``NotFinished``, the second answers the final status (``Finished`` unless a test
 forced another with :meth:`DotmailerEmulator.force_next_import_status`), and only then
-are the rows applied, the report counted and the faults CSV written.
+are the report and the faults CSV served. The rows themselves are applied in the
+background from the upload on, as dotdigital does, so they land whether or not anyone
+polls; the second status read applies them itself if the background has not yet.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import io
 import math
 import re
 import uuid
+from collections.abc import Iterator
 from datetime import datetime, timezone
 from typing import Any
 
@@ -55,6 +58,8 @@ REPORT_FIELDS = (
 MERGE_OPTIONS = ("Overwrite", "OnlyOverwriteIfNotEmpty", "OnlyOverwriteIfContactDataNotPopulated")
 MAX_FILE_BYTES = 10_000_000  # seed 003: "10MB file upload limit"
 MAX_ACTIVE_IMPORTS = 25  # reference §1
+JOB_STEP_ROWS = 2_000
+"""Rows a background import applies per step; requests are answered between steps."""
 FIELD_NAME = re.compile(r"[a-zA-Z0-9_-]{1,20}")
 EMAIL = re.compile(r"[^@\s,;<>]+@[^@\s,;<>]+\.[A-Za-z]{2,}")
 CANNOT_RESUBSCRIBE = frozenset({"HardBounced", "IspComplained", "DomainSuppression", "Suppressed", "MailBlocked"})
@@ -512,6 +517,13 @@ class DotmailerEmulator(Emulator):
             "report": None,
             "faults": None,
         }
+
+        def steps() -> Iterator[None]:
+            job = self.state["imports"].get(import_id)
+            if job is not None and job["rows"] is not None:
+                yield from self._finish(job)
+
+        self.queue_job(import_id, steps())
         return json_response({"id": import_id, "status": "NotFinished"}, 202)
 
     def import_status(self, request: Request, import_id: str) -> Response:
@@ -521,13 +533,17 @@ class DotmailerEmulator(Emulator):
         if job["status"] == "NotFinished":
             job["reads"] += 1
             if job["reads"] >= 2:
-                self._finish(job)
+                self.settle_job(import_id)
+                if job["rows"] is not None:  # loaded from a dump before the background applied it
+                    for _ in self._finish(job):
+                        pass
+                job["status"] = job["final"]
         return json_response({"id": import_id, "status": job["status"]})
 
-    def _finish(self, job: dict[str, Any]) -> None:
+    def _finish(self, job: dict[str, Any]) -> Iterator[None]:
+        """Apply the rows of an import ending ``Finished``, ``JOB_STEP_ROWS`` a step; its reads set the status."""
         rows, job["rows"] = job["rows"], None
         if job["final"] != "Finished":
-            job["status"] = job["final"]
             return
         header = job["header"]
         email_at = next(i for i, name in enumerate(header) if name.lower() == "email")
@@ -539,14 +555,16 @@ class DotmailerEmulator(Emulator):
         report = dict.fromkeys(REPORT_FIELDS, 0)
         faults: list[list[str]] = []
         seen: set[str] = set()
-        for row in rows:
+        for number, row in enumerate(rows, start=1):
+            if number % JOB_STEP_ROWS == 0:
+                yield  # the lock is released between steps
             cells = (row + [""] * len(header))[: len(header)]
             reason, count = self._apply_row(cells, email_at, columns, merge=job["merge"], book=book, seen=seen)
             report[count] += 1
             if reason is not None:
                 faults.append([reason, *cells])
         report["suppressedContacts"] = report["globallySuppressed"] + report["unsubscribed"]
-        job.update(status="Finished", report=report, faults=faults)
+        job.update(report=report, faults=faults)
 
     def _apply_row(
         self,
@@ -595,13 +613,13 @@ class DotmailerEmulator(Emulator):
 
     def import_report(self, request: Request, import_id: str) -> Response:
         job = self.state["imports"].get(import_id)
-        if job is None or job["report"] is None:
+        if job is None or job["status"] == "NotFinished" or job["report"] is None:
             return self.error(400, NOT_PROCESSED)
         return json_response(job["report"])
 
     def import_faults(self, request: Request, import_id: str) -> Response:
         job = self.state["imports"].get(import_id)
-        if job is None or job["faults"] is None:
+        if job is None or job["status"] == "NotFinished" or job["faults"] is None:
             return self.error(400, NOT_PROCESSED)
         out = io.StringIO(newline="")
         writer = csv.writer(out)

@@ -1,4 +1,4 @@
-"""The shape every provider emulator shares: routing, authentication, one lock, JSON-able state.
+"""The shape every provider emulator shares: routing, authentication, one lock, JSON-able state, a job worker.
 
 An emulator is written from the wire references, never from our client code: it
 imports nothing from ``contactsync.providers``.
@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import abc
 import json
+import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, ClassVar
 
 from werkzeug.exceptions import MethodNotAllowed, NotFound
@@ -17,6 +18,13 @@ from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
 __all__ = ["Emulator", "json_response"]
+
+log = logging.getLogger("contactsync.sandbox")
+
+WORKER_IDLE_SECONDS = 5.0
+"""A job worker with nothing queued for this long ends; the next queued job starts another."""
+REQUESTS_FIRST_SECONDS = 1.0
+"""The longest a job worker gives way to requests waiting for the lock before it takes its next step."""
 
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -30,7 +38,8 @@ class Emulator(abc.ABC):
     Subclasses declare ``rules`` (werkzeug rules whose endpoint names a method taking
     the request and the URL values), answer ``authenticate``, and keep all mutable
     state in ``self.state`` (JSON-serialisable, so it can be saved and inspected).
-    Requests are handled one at a time under ``self.lock``.
+    Requests are handled one at a time under ``self.lock``. Import jobs can be applied
+    in the background, as providers do, by one worker thread (:meth:`queue_job`).
     """
 
     name: ClassVar[str]
@@ -46,6 +55,15 @@ class Emulator(abc.ABC):
         self._failing_jobs = 0
         self.job_fault: Callable[[], bool] | None = None
         """Drawn for each import job created (the Sandbox's ``jobfail`` fault): True makes that job fail."""
+        self.apply_in_background = True
+        """False leaves queued jobs to the status reads that need them applied (for tests of that path)."""
+        self._queued: dict[str, Iterator[object]] = {}
+        self._started: str | None = None
+        self._queue_changed = threading.Condition()
+        self._worker: threading.Thread | None = None
+        self._worker_stop = threading.Event()
+        self._waiting = 0
+        self._lock_wanted = threading.Condition()
 
     @abc.abstractmethod
     def rules(self) -> list[Rule]:
@@ -91,6 +109,95 @@ class Emulator(abc.ABC):
                 return True
         return self.job_fault is not None and self.job_fault()
 
+    def queue_job(self, key: str, steps: Iterator[object]) -> None:
+        """Apply a job in the background, as the providers do: one worker thread runs queued jobs in order.
+
+        ``steps`` is the job as an iterator (a generator): each step runs under ``self.lock``,
+        which is released between steps so that requests are answered while a long job is
+        applied; nothing runs before the first step. ``key`` names the job for
+        :meth:`settle_job`. The queue is not state (:meth:`load` empties it), so a job must do
+        nothing when the state shows it applied already.
+        """
+        with self._queue_changed:
+            self._queued[key] = steps
+            if self._worker is None and self.apply_in_background:
+                self._worker_stop = threading.Event()
+                self._worker = threading.Thread(
+                    target=self._work, args=(self._worker_stop,), name=f"contactsync-{self.name}-jobs", daemon=True
+                )
+                self._worker.start()
+            self._queue_changed.notify_all()
+
+    def settle_job(self, key: str) -> None:
+        """Finish now, in the caller's thread, the job queued as ``key`` and every job queued before it.
+
+        What a status request calls when the job must be applied by now; it does nothing for a
+        job the worker has finished (or that was never queued).
+        """
+        with self.lock:
+            while True:
+                with self._queue_changed:
+                    if key not in self._queued:
+                        return
+                    first = next(iter(self._queued))
+                    steps = self._queued.pop(first)
+                    if first == self._started:
+                        self._started = None
+                for _ in steps:
+                    pass
+                if first == key:
+                    return
+
+    def _work(self, stop: threading.Event) -> None:
+        """The worker: one step of the first queued job at a time, after any request waiting for the lock."""
+        while True:
+            with self._queue_changed:
+                if not self._queued and not stop.is_set():
+                    self._queue_changed.wait(WORKER_IDLE_SECONDS)
+                if stop.is_set() or not self._queued or not self.apply_in_background:
+                    if self._worker is threading.current_thread():
+                        self._worker = None
+                    return
+            with self._lock_wanted:
+                self._lock_wanted.wait_for(lambda: self._waiting == 0, timeout=REQUESTS_FIRST_SECONDS)
+            with self.lock:
+                self._step()
+
+    def _step(self) -> None:
+        """Run one step of the first queued job (called under ``self.lock``); drop the job once it is done."""
+        with self._queue_changed:
+            if not self._queued:
+                return
+            key, steps = next(iter(self._queued.items()))
+            self._started = key
+        try:
+            next(steps)
+            return
+        except StopIteration:
+            pass
+        except Exception:  # a bug in an emulator: logged here, and the job's status request shows it
+            log.exception("the %s emulator failed to apply job %s", self.name, key)
+        with self._queue_changed:
+            if self._queued.get(key) is steps:
+                del self._queued[key]
+            self._started = None
+
+    def close(self) -> None:
+        """Stop the job worker and wait for it; queued jobs stay queued, for a later worker or their status reads."""
+        with self._queue_changed:
+            worker, self._worker = self._worker, None
+            self._worker_stop.set()
+            self._queue_changed.notify_all()
+        if worker is not None and worker is not threading.current_thread():
+            worker.join(timeout=30)
+
+    def _want_lock(self, change: int) -> None:
+        """Count the requests waiting for ``self.lock``: the worker lets them go first."""
+        with self._lock_wanted:
+            self._waiting += change
+            if self._waiting == 0:
+                self._lock_wanted.notify_all()
+
     def handle(self, request: Request, path: str) -> Response:
         """Route one request (``path`` is relative to the prefix it came in on)."""
         adapter = self._map.bind("sandbox", path_info=path, url_scheme=request.scheme)
@@ -105,15 +212,22 @@ class Emulator(abc.ABC):
             if refused is not None:
                 return refused
         handler: Callable[..., Response] = getattr(self, endpoint)
+        self._want_lock(1)
         with self.lock:
+            self._want_lock(-1)
             return handler(request, **values)
 
     def dump(self) -> str:
-        """The state as JSON text."""
+        """The state as JSON text (a job the worker is half-way through is finished first)."""
         with self.lock:
+            if self._started is not None:
+                self.settle_job(self._started)
             return json.dumps(self.state)
 
     def load(self, text: str) -> None:
         """Replace the state with one saved by :meth:`dump`."""
         with self.lock:
             self.state = json.loads(text)
+            with self._queue_changed:
+                self._queued.clear()  # the queue is not state: the loaded jobs are applied by their status reads
+                self._started = None

@@ -5,6 +5,11 @@ Contacts, lists, custom fields (written by id, read back by name), import jobs t
 import with a stand-in presigned storage URL under ``/sendgrid-storage``, error files,
 and suppressions (global and group). Validation of values happens inside the job, as on
 SendGrid: an upsert answers 202 and the job reports the rows it rejected.
+
+A job is applied in the background as soon as it is ready (an upsert at once, a CSV import
+when its file is uploaded), so its contacts land whether or not anyone polls. The status
+still moves one step per GET: the counts appear on the second, the final status on the
+third, and the second applies the job itself if the background has not yet.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import io
 import json
 import re
 import uuid
+from collections.abc import Iterator
 from datetime import datetime, timezone
 from typing import Any, ClassVar
 
@@ -33,6 +39,8 @@ MAX_UPSERT_BYTES = 6_000_000  # reference/sendgrid.md §3: "6MB"; the strict rea
 MAX_IMPORT_CONTACTS = 1_000_000
 MAX_IMPORT_BYTES = 5_000_000_000
 MAX_CUSTOM_FIELDS = 500
+JOB_STEP_ROWS = 1_000
+"""Rows a background job applies per step; requests are answered between steps."""
 MAX_TEXT_BYTES = 32_766  # reference/sendgrid.md §4 (DOCS custom-fields.md)
 SEARCH_LIMIT = 100
 
@@ -366,27 +374,44 @@ class SendGridEmulator(Emulator):
         }
         return job_id
 
-    def _process(self, job: dict[str, Any]) -> None:
-        """Apply the job's contacts; rows that fail validation are kept out and reported."""
+    def _queue(self, job_id: str) -> None:
+        """Apply a ready job in the background (its second status GET applies it if this has not yet)."""
+
+        def steps() -> Iterator[None]:
+            job = self.state["jobs"].get(job_id)
+            if job is not None and job["input"] is not None:
+                yield from self._process(job)
+
+        self.queue_job(job_id, steps())
+
+    def _process(self, job: dict[str, Any]) -> Iterator[None]:
+        """Apply the job's contacts, a step of ``JOB_STEP_ROWS`` at a time; rows that fail validation are reported.
+
+        The counts wait in ``counts`` until the second status GET shows them as ``results``.
+        """
         job_input, job["input"] = job["input"], None
         if job.get("fail"):  # an injected failure (Emulator.fail_next_jobs): nothing is applied
             job["outcome"] = "failed"
-            job["results"] = {}
+            job["counts"] = {}
             return
         list_ids = job_input.get("list_ids") or []
-        created = updated = 0
+        created = updated = requested = 0
         errors: list[list[str]] = job["errors"]
+        rows: Iterator[tuple[int, dict[str, Any], bool]]
         if job_input["kind"] == "json":
-            rows = [(i + 1, dict(c), False) for i, c in enumerate(job_input["contacts"])]
+            rows = ((i + 1, dict(c), False) for i, c in enumerate(job_input["contacts"]))
         else:
             parsed = self._csv_rows(job_input)
             if isinstance(parsed, str):
                 job["outcome"] = "failed"
-                job["results"] = {}
+                job["counts"] = {}
                 errors.append(["", "", "", parsed])
                 return
             rows = parsed
         for number, record, from_csv in rows:
+            requested += 1
+            if requested % JOB_STEP_ROWS == 0:
+                yield  # the lock is released between steps
             custom = record.pop("custom_fields", None) or {}
             try:
                 if not isinstance(custom, dict):
@@ -398,20 +423,20 @@ class SendGridEmulator(Emulator):
             except _RowError as exc:
                 errors.append([str(number), str(record.get("email") or ""), exc.field, exc.message])
         failed = len(errors)
-        job["results"] = {
+        job["counts"] = {
             k: v
             for k, v in {
-                "requested_count": len(rows),
+                "requested_count": requested,
                 "created_count": created,
                 "updated_count": updated,
                 "errored_count": failed,
             }.items()
             if v  # reference/sendgrid.md §2: a count that is zero is absent
         }
-        job["outcome"] = "completed" if not failed else ("failed" if failed == len(rows) else "errored")
+        job["outcome"] = "completed" if not failed else ("failed" if failed == requested else "errored")
 
-    def _csv_rows(self, job_input: dict[str, Any]) -> list[tuple[int, dict[str, Any], bool]] | str:
-        """The uploaded rows as upsert records, or why the whole file is unprocessable."""
+    def _csv_rows(self, job_input: dict[str, Any]) -> Iterator[tuple[int, dict[str, Any], bool]] | str:
+        """The uploaded rows as upsert records, read as they are asked for, or why the whole file is unprocessable."""
         mappings: list[str | None] = job_input["field_mappings"]
         if not any(m in (WRITABLE["email"],) for m in mappings):
             return "At least one identifier is required for a successful import"
@@ -419,8 +444,13 @@ class SendGridEmulator(Emulator):
         header = next(reader, None)
         if header is None or len(header) != len(mappings):
             return "Failed to preprocess input csv: the field mapping doesn't match the CSV"
+        return self._csv_records(reader, mappings)
+
+    def _csv_records(
+        self, reader: Iterator[list[str]], mappings: list[str | None]
+    ) -> Iterator[tuple[int, dict[str, Any], bool]]:
+        """Each CSV row (after the header) as a numbered upsert record; a row of the wrong width gets no fields."""
         fields = self._field_by_id()
-        rows = []
         for number, cells in enumerate(reader, start=1):
             record: dict[str, Any] = {"custom_fields": {}}
             if len(cells) != len(mappings):
@@ -432,8 +462,7 @@ class SendGridEmulator(Emulator):
                     record[fields[fid]["name"]] = cell
                 else:
                     record["custom_fields"][fid] = cell
-            rows.append((number, record, True))
-        return rows
+            yield number, record, True
 
     def import_status(self, request: Request, job_id: str) -> Response:
         job = self.state["jobs"].get(job_id)
@@ -443,7 +472,11 @@ class SendGridEmulator(Emulator):
         if job["status"] == "pending" and ready:
             job["polls"] += 1
             if job["polls"] == 2:
-                self._process(job)  # counts appear while the status is still pending
+                self.settle_job(job_id)
+                if job["input"] is not None:  # loaded from a dump before the background applied it
+                    for _ in self._process(job):
+                        pass
+                job["results"] = job.pop("counts")  # counts appear while the status is still pending
             elif job["polls"] >= 3:
                 job["status"] = job["outcome"]
                 job["finished_at"] = _now()
@@ -496,7 +529,9 @@ class SendGridEmulator(Emulator):
             if self._key(contact) is None:
                 return json_response(_errors((f"contacts[{index}]", "at least one identifier is required")), 400)
         job_input = {"kind": "json", "contacts": contacts, "list_ids": body.get("list_ids") or []}
-        return json_response({"job_id": self._new_job(job_input, len(contacts))}, 202)
+        job_id = self._new_job(job_input, len(contacts))
+        self._queue(job_id)
+        return json_response({"job_id": job_id}, 202)
 
     def import_contacts(self, request: Request) -> Response:
         body = self._json(request)
@@ -542,6 +577,7 @@ class SendGridEmulator(Emulator):
         if text.count("\n") > MAX_IMPORT_CONTACTS + 1:
             text = "\n"  # processed as unprocessable: the job fails
         job["input"]["text"] = text
+        self._queue(job_id)
         return Response(b"", status=200, headers={"ETag": f'"{hashlib.md5(data).hexdigest()}"'})
 
     def search_emails(self, request: Request) -> Response:

@@ -133,7 +133,7 @@ class Sandbox:
         return make_server(self._host, self._port, self._app, threaded=True, request_handler=_RequestHandler)
 
     def stop(self) -> None:
-        """Shut the server down and wait for its thread."""
+        """Shut the server down and wait for its thread and the emulators' job workers."""
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -141,6 +141,8 @@ class Sandbox:
             self._thread.join(timeout=10)
         self._server = None
         self._thread = None
+        for emulator in self.emulators.values():
+            emulator.close()
 
     @property
     def url(self) -> str:
