@@ -1,9 +1,9 @@
 """The JSON routes' hot path: contacts of a familiar shape written by orjson, with no per-value checks.
 
-A *shape* is a contact's property names with the exact type of each value. The first
-contact of a shape asks the provider's planner how each (name, type) goes on the wire:
-as it is, through a conversion, or not at all on this path. Later contacts of the same
-shape then cost a dictionary and one ``orjson.dumps``. Whatever the plan cannot write
+A contact's :class:`~contactsync.model.Shape` is its property names with the exact type
+of each value. The first contact of a shape asks the provider's planner how each
+(name, type) goes on the wire: as it is, through a conversion, or not at all on this
+path. Later contacts of the same shape then cost a dictionary and one ``orjson.dumps``. Whatever the plan cannot write
 (a conversion that declines a value, an integer past 2**53) returns None, and the route
 encodes that contact through its general path, which decides and raises exactly.
 """
@@ -12,12 +12,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import date, datetime, timezone
+from types import MappingProxyType
 from typing import Any
 
 import attrs
 import orjson
 
-from contactsync.model import PropertyValue
+from contactsync.model import Contact, PropertyValue, Shape
 
 __all__ = ["AS_IS", "WHEN_AS_UTC", "Conversion", "JsonPlan", "JsonPlans", "Planner", "dumps"]
 
@@ -54,7 +55,6 @@ WHEN_AS_UTC: Mapping[type, Conversion] = {date: _utc_midnight, datetime: _utc_se
 """Dates and date-times as the providers' UTC instants with a "Z": a date at midnight (remembered
 per day), a UTC date-time with whole seconds (written by orjson); any other goes the general way."""
 
-Shape = tuple[tuple[str, ...], tuple[type, ...]]
 Planner = Callable[[str, type], "tuple[str, Conversion] | None"]
 """Per property name and exact value type: (wire key, conversion), or None for the general path."""
 
@@ -71,7 +71,10 @@ class JsonPlan:
 
     def members(self, properties: Mapping[str, PropertyValue]) -> dict[str, Any] | None:
         """The wire object of ``properties``, or None when a conversion declines a value."""
-        members = dict(properties) if self.keys is None else dict(zip(self.keys, properties.values(), strict=True))
+        if self.keys is None:
+            members = properties.copy() if type(properties) is MappingProxyType else dict(properties)
+        else:
+            members = dict(zip(self.keys, properties.values(), strict=True))
         for key, convert in self.conversions:
             wire = convert(members[key])
             if wire is None:
@@ -81,19 +84,18 @@ class JsonPlan:
 
 
 class JsonPlans:
-    """The plans of one route, made on first sight of a shape (at most 1,000 kept)."""
+    """The plans of one route, one per contact :class:`~contactsync.model.Shape` (at most 1,000 kept)."""
 
     def __init__(self, planner: Planner) -> None:
         self._planner = planner
         self._plans: dict[Shape, JsonPlan | None] = {}
 
-    def members(self, properties: Mapping[str, PropertyValue]) -> dict[str, Any] | None:
-        """The wire object of ``properties`` by their shape's plan, or None for the general path."""
-        shape = (tuple(properties), tuple(map(type, properties.values())))
-        plan = self._plans.get(shape, _UNSEEN)
+    def members(self, contact: Contact) -> dict[str, Any] | None:
+        """The wire object of the contact's properties by its shape's plan, or None for the general path."""
+        plan = self._plans.get(contact.shape, _UNSEEN)
         if plan is _UNSEEN:
-            plan = self._plan(shape)
-        return None if plan is None else plan.members(properties)
+            plan = self._plan(contact.shape)
+        return None if plan is None else plan.members(contact.properties)
 
     def forget(self) -> None:
         """Drop every plan: the account's fields changed, so the next contacts are planned again."""
@@ -103,7 +105,7 @@ class JsonPlans:
         keys: list[str] = []
         conversions: list[tuple[str, Conversion]] = []
         plan: JsonPlan | None = None
-        for name, kind in zip(*shape, strict=True):
+        for name, kind in zip(shape.names, shape.kinds, strict=True):
             step = self._planner(name, kind)
             if step is None:
                 break
@@ -111,8 +113,7 @@ class JsonPlans:
             if step[1] is not AS_IS:
                 conversions.append(step)
         else:
-            renamed = None if tuple(keys) == shape[0] else tuple(keys)
-            plan = JsonPlan(renamed, tuple(conversions))
+            plan = JsonPlan(None if tuple(keys) == shape.names else tuple(keys), tuple(conversions))
         if len(self._plans) >= _MAX_SHAPES:
             self._plans.clear()
         self._plans[shape] = plan

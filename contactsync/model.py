@@ -25,6 +25,7 @@ __all__ = [
     "Membership",
     "PropertyValue",
     "RowError",
+    "Shape",
     "SubscriptionAction",
     "field_type_of",
 ]
@@ -125,10 +126,6 @@ class FieldType(str, enum.Enum):
     DATETIME = "datetime"
 
 
-_PLAIN_TYPES = frozenset({str, int, bool, datetime, date, type(None)})
-"""Property value types that need no further check (``float`` must also be finite)."""
-
-
 def field_type_of(value: PropertyValue) -> FieldType | None:
     """The field type a property value calls for (None for ``None``, which clears rather than sets)."""
     if value is None:
@@ -148,9 +145,6 @@ def field_type_of(value: PropertyValue) -> FieldType | None:
 
 def _check_properties(properties: Mapping[str, PropertyValue]) -> None:
     for name, item in properties.items():
-        kind = type(item)
-        if type(name) is str and name and (kind in _PLAIN_TYPES or (kind is float and math.isfinite(item))):  # type: ignore[arg-type]
-            continue  # the common case, without isinstance chains
         if not isinstance(name, str) or not name:
             raise InvalidInput(f"property names must be non-empty strings, got {name!r}", field="properties")
         if not isinstance(item, _PROPERTY_TYPES):
@@ -162,7 +156,48 @@ def _check_properties(properties: Mapping[str, PropertyValue]) -> None:
             raise InvalidInput(f"{item!r} cannot be sent to a provider", field=name)
 
 
-def _freeze(properties: Mapping[str, PropertyValue] | None) -> Mapping[str, PropertyValue]:
+class Shape:
+    """The names of a contact's properties and the exact type of each value, in order.
+
+    One object per distinct shape, made when a contact of that shape first passes its
+    checks: later contacts of the shape skip the per-value type checks (only floats
+    are checked, for being finite), and encoders key their plans on it by identity.
+    """
+
+    __slots__ = ("floats", "kinds", "names")
+
+    def __init__(self, names: tuple[str, ...], kinds: tuple[type, ...]) -> None:
+        self.names = names
+        self.kinds = kinds
+        self.floats = tuple(at for at, kind in enumerate(kinds) if kind is float)
+        """Positions of the float values, whose finiteness each contact must still show."""
+
+    def __repr__(self) -> str:
+        return f"Shape({dict(zip(self.names, (k.__name__ for k in self.kinds), strict=True))!r})"
+
+
+_SHAPES: dict[tuple[tuple[str, ...], tuple[type, ...]], Shape] = {}
+_MAX_SHAPES = 10_000
+
+
+def _shape_of(properties: MappingProxyType[str, PropertyValue]) -> Shape:
+    """The checked shape of ``properties``; raises InvalidInput naming the first property that fails a check."""
+    key = (tuple(properties), tuple(map(type, properties.values())))
+    shape = _SHAPES.get(key)
+    if shape is None:
+        _check_properties(properties)
+        if len(_SHAPES) >= _MAX_SHAPES:
+            _SHAPES.clear()
+        shape = _SHAPES[key] = Shape(*key)
+    elif shape.floats:
+        values = tuple(properties.values())
+        for at in shape.floats:
+            if not math.isfinite(values[at]):  # type: ignore[arg-type]
+                _check_properties(properties)
+    return shape
+
+
+def _freeze(properties: Mapping[str, PropertyValue] | None) -> MappingProxyType[str, PropertyValue]:
     if isinstance(properties, MappingProxyType):
         return properties
     return MappingProxyType(dict(properties or {}))
@@ -174,11 +209,13 @@ class Contact:
 
     The constructor is written out rather than generated: it runs once per input row, and
     doing the checks inline halves its cost against attrs converters and validators.
+    ``shape`` (the property names and value types, see :class:`Shape`) is worked out there too.
     """
 
     email: str
     name: str | None = None
     properties: Mapping[str, PropertyValue] = attrs.field(factory=dict, repr=lambda p: repr(dict(p)))
+    shape: Shape = attrs.field(init=False, eq=False, hash=False, repr=False)
 
     def __init__(
         self, email: str, name: str | None = None, properties: Mapping[str, PropertyValue] | None = None
@@ -186,13 +223,9 @@ class Contact:
         address = normalize_email(email)
         if name is not None and not isinstance(name, str):
             raise InvalidInput(f"the name must be a string, got {type(name).__name__}", field="name")
-        if type(properties) is dict:
-            frozen: Mapping[str, PropertyValue] = MappingProxyType(properties.copy())
-        else:
-            frozen = _freeze(properties)
-        if frozen:
-            _check_properties(frozen)
+        frozen = MappingProxyType(properties.copy()) if type(properties) is dict else _freeze(properties)
         _set = object.__setattr__
+        _set(self, "shape", _shape_of(frozen))
         _set(self, "email", address)
         _set(self, "name", name)
         _set(self, "properties", frozen)

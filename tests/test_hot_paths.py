@@ -130,7 +130,7 @@ def mailjet_planned(contact: Contact, datatypes: dict[str, str]) -> bytes | None
         conversion = mailjet.json_conversion(datatypes.get(name), kind)
         return None if conversion is None else (name, conversion)
 
-    members = jsonplan.JsonPlans(step).members(contact.properties)
+    members = jsonplan.JsonPlans(step).members(contact)
     record = None if members is None else mailjet.json_record(contact, members)
     return None if record is None else jsonplan.dumps(record)
 
@@ -181,7 +181,7 @@ def sendgrid_planned(contact: Contact, policy: Any) -> bytes | None:
         conversion = None if record is None else sendgrid.json_conversion(record, kind, policy)
         return None if record is None or conversion is None else (record.id, conversion)
 
-    members = jsonplan.JsonPlans(step).members(contact.properties)
+    members = jsonplan.JsonPlans(step).members(contact)
     record = None if members is None else sendgrid.json_record(contact, members)
     return None if record is None else jsonplan.dumps(record)
 

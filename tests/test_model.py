@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import math
 from datetime import date, datetime
+from typing import Any
 
 import attrs
 import pytest
@@ -59,6 +61,46 @@ def test_contact_refuses_other_property_values_naming_the_field(value: object) -
     with pytest.raises(InvalidInput) as caught:
         Contact("a@example.com", properties={"odd": value})  # type: ignore[dict-item]
     assert caught.value.field == "odd"
+
+
+def test_a_shape_already_seen_still_refuses_a_float_that_is_not_finite() -> None:
+    seen = Contact("a@example.com", properties={"age": 3, "score": 1.5})
+    with pytest.raises(InvalidInput) as caught:
+        Contact("b@example.com", properties={"age": 3, "score": float("-inf")})
+    assert caught.value.field == "score"
+    assert Contact("c@example.com", properties={"age": 9, "score": 0.5}).shape is seen.shape
+
+
+odd_values = st.one_of(
+    st.none(),
+    st.text(max_size=3),
+    st.integers(),
+    st.booleans(),
+    st.floats(),
+    st.dates(),
+    st.datetimes(),
+    st.sampled_from([b"x", [1], {"a": 1}]),
+)
+
+
+@given(st.dictionaries(st.sampled_from(["a", "b", "", 7]), odd_values, max_size=3), st.integers(1, 3))
+def test_contacts_of_any_shape_are_checked_every_time(properties: dict[Any, Any], times: int) -> None:
+    """Whether the shape is new or already seen, the verdict is the per-value check's."""
+    allowed = all(
+        isinstance(name, str)
+        and name
+        and isinstance(value, (str, int, float, date, type(None)))
+        and not (isinstance(value, float) and not math.isfinite(value))
+        for name, value in properties.items()
+    )
+    for _ in range(times):
+        if allowed:
+            contact = Contact("a@example.com", properties=properties)
+            assert contact.shape.names == tuple(properties)
+            assert contact.shape.kinds == tuple(map(type, properties.values()))
+        else:
+            with pytest.raises(InvalidInput):
+                Contact("a@example.com", properties=properties)
 
 
 def test_contact_refuses_a_non_string_name() -> None:

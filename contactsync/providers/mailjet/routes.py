@@ -129,7 +129,7 @@ class JsonRoute(ImportRoute):
         )
 
     def encode(self, contact: Contact) -> bytes:
-        members = self._json.members(contact.properties)
+        members = self._json.members(contact)
         record = None if members is None else translate.json_record(contact, members)
         encoded = None if record is None else jsonplan.dumps(record)
         if encoded is not None:

@@ -166,7 +166,7 @@ class JsonRoute(_SendGridRoute):
         self._json = jsonplan.JsonPlans(self._step)
 
     def encode(self, contact: Contact) -> bytes:
-        custom = self._json.members(contact.properties)
+        custom = self._json.members(contact)
         record = None if custom is None else json_record(contact, custom)
         encoded = None if record is None else jsonplan.dumps(record)
         if encoded is not None:
