@@ -45,10 +45,7 @@ def _fast_lower(address: str) -> str | None:
     if (
         len(address) <= _MAX_LENGTH
         and _FAST_ADDRESS(address) is not None
-        and "--" not in address
-        and "-." not in address
-        and ".-" not in address
-        and "@-" not in address
+        and ("-" not in address or not ("--" in address or "-." in address or ".-" in address or "@-" in address))
     ):
         lowered = address.lower()
         if not lowered.endswith(_SPECIAL_USE_ENDINGS):

@@ -180,20 +180,12 @@ _SHAPES: dict[tuple[tuple[str, ...], tuple[type, ...]], Shape] = {}
 _MAX_SHAPES = 10_000
 
 
-def _shape_of(properties: MappingProxyType[str, PropertyValue]) -> Shape:
-    """The checked shape of ``properties``; raises InvalidInput naming the first property that fails a check."""
-    key = (tuple(properties), tuple(map(type, properties.values())))
-    shape = _SHAPES.get(key)
-    if shape is None:
-        _check_properties(properties)
-        if len(_SHAPES) >= _MAX_SHAPES:
-            _SHAPES.clear()
-        shape = _SHAPES[key] = Shape(*key)
-    elif shape.floats:
-        values = tuple(properties.values())
-        for at in shape.floats:
-            if not math.isfinite(values[at]):  # type: ignore[arg-type]
-                _check_properties(properties)
+def _new_shape(key: tuple[tuple[str, ...], tuple[type, ...]], properties: Mapping[str, PropertyValue]) -> Shape:
+    """Check properties of a shape not met yet, then remember the shape; raises InvalidInput naming the property."""
+    _check_properties(properties)
+    if len(_SHAPES) >= _MAX_SHAPES:
+        _SHAPES.clear()
+    shape = _SHAPES[key] = Shape(*key)
     return shape
 
 
@@ -224,14 +216,28 @@ class Contact:
         if name is not None and not isinstance(name, str):
             raise InvalidInput(f"the name must be a string, got {type(name).__name__}", field="name")
         frozen = MappingProxyType(properties.copy()) if type(properties) is dict else _freeze(properties)
-        _set = object.__setattr__
-        _set(self, "shape", _shape_of(frozen))
-        _set(self, "email", address)
-        _set(self, "name", name)
-        _set(self, "properties", frozen)
+        key = (tuple(frozen), tuple(map(type, frozen.values())))
+        shape = _SHAPES.get(key)
+        if shape is None:
+            shape = _new_shape(key, frozen)
+        elif shape.floats:
+            values = tuple(frozen.values())
+            for at in shape.floats:
+                if not math.isfinite(values[at]):  # type: ignore[arg-type]
+                    _check_properties(frozen)
+        _set_email(self, address)
+        _set_name(self, name)
+        _set_properties(self, frozen)
+        _set_shape(self, shape)
 
     def __hash__(self) -> int:
         return hash((self.email, self.name, tuple(sorted(self.properties.items(), key=lambda kv: kv[0]))))
+
+
+# The slots' own setters: what object.__setattr__ would reach past the frozen class's __setattr__, called directly.
+_set_email, _set_name, _set_properties, _set_shape = (
+    getattr(Contact, slot).__set__ for slot in ("email", "name", "properties", "shape")
+)
 
 
 @attrs.frozen
