@@ -62,6 +62,8 @@ InputItem = Contact | RowError
 """What ``import_contacts`` takes: contacts, and rows a reader already rejected."""
 
 _FAILED_OUTRIGHT = frozenset({ImportStatus.FAILED, ImportStatus.REJECTED, ImportStatus.CANCELLED})
+_Sent = tuple[ImportJob, tuple[int, int] | None]
+"""A submitted batch: its part, and its spool reference when it may be sent again."""
 _TRANSIENT = (NetworkError, ServerError, RateLimited)
 """Failures after which a request may or may not have been applied, or was refused for now: worth one more try."""
 
@@ -422,18 +424,17 @@ class Provider(abc.ABC):
             record.set_route(route)
             parts, local_errors, done_to, first_number = self._resume(record, chosen)
             numbered = iter(()) if done_to is None else _skip_done(numbered, record, done_to)
-        encoded = self._encode(numbered, chosen, local_errors)
         recovery = _Recovery(chosen, BatchSpool(), record)
-        in_flight: collections.deque[tuple[Batch, Future[ImportJob]]] = collections.deque()
+        in_flight: collections.deque[tuple[int, Future[_Sent]]] = collections.deque()
 
         def settle_oldest() -> None:
-            batch, future = in_flight.popleft()
-            part = self._settle(chosen, batch, future)
+            number, future = in_flight.popleft()
+            part, spooled = future.result()
             parts.append(part)
             if record is not None:
-                record.settled(batch.number, part)
-            if chosen.resubmit_safe and not part.id.startswith("unsent:"):
-                recovery.batches[part.id] = (batch.number, recovery.spool.put(batch))
+                record.settled(number, part)
+            if spooled is not None:
+                recovery.batches[part.id] = (number, spooled)
                 self._recoveries[part.id] = recovery
             if on_batch is not None:
                 on_batch(ImportJob.combine(self.name, parts, tuple(local_errors)))
@@ -443,10 +444,13 @@ class Provider(abc.ABC):
                 max_workers=self.concurrency, thread_name_prefix=f"contactsync-{self.name}"
             ) as pool:
                 try:
-                    for batch in batches(encoded, chosen.limits, first_number=first_number):
+                    for batch in batches(
+                        self._encode(numbered, chosen, local_errors), chosen.limits, first_number=first_number
+                    ):
                         if record is not None:
                             record.sending(batch, local_errors)
-                        in_flight.append((batch, pool.submit(chosen.submit, batch)))
+                        in_flight.append((batch.number, pool.submit(self._send, chosen, batch, recovery.spool)))
+                        del batch  # the worker alone holds it, so it goes once sent, indexed and spooled
                         if len(in_flight) >= self.concurrency:
                             settle_oldest()
                 finally:  # batches already sent are settled (and journaled) even when the input breaks off
@@ -494,18 +498,23 @@ class Provider(abc.ABC):
         next_number = done[-1].number + 1 if done else 1
         return parts, journal.restore_errors(done_to), done_to, next_number
 
-    def _settle(self, route: ImportRoute, batch: Batch, future: Future[ImportJob]) -> ImportJob:
-        """The part for a submitted batch (see :meth:`_submit_again`).
+    def _send(self, route: ImportRoute, batch: Batch, spool: BatchSpool) -> _Sent:
+        """Submit one batch, in a worker: its part (see :meth:`_submit_again`) and its spool reference, if kept.
 
-        Authentication and configuration errors stop the import: every batch would fail alike.
+        The part carries the batch's row index, and a batch that may have to be sent again
+        is spooled to disk; the batch itself is then let go, so the memory an import holds
+        is bounded by the batches in flight. Authentication errors stop the import: every
+        batch would fail alike.
         """
         try:
-            part = future.result()
+            part = route.submit(batch)
         except AuthenticationError:
             raise
         except ProviderError as exc:
             part = self._submit_again(route, batch, exc)
-        return attrs.evolve(part, rows=batch.index(), requested=part.requested or len(batch))
+        part = attrs.evolve(part, rows=batch.index(), requested=part.requested or len(batch))
+        keep = route.resubmit_safe and not part.id.startswith("unsent:")
+        return part, spool.put(batch) if keep else None
 
     def _submit_again(self, route: ImportRoute, batch: Batch, failure: ProviderError | str) -> ImportJob:
         """A batch whose request or job failed: sent once more when that is harmless, else a failed part.

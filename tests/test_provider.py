@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import time
+import weakref
 from collections.abc import Iterator
 from datetime import date, datetime
+from typing import Any
 
 import pytest
 
@@ -17,6 +20,8 @@ from contactsync import (
     SubscriptionAction,
     UnsupportedAction,
 )
+from contactsync.batching import Batch
+from contactsync.provider import ImportRoute
 from contactsync.sandbox import Sandbox
 from tests.toy import REFUSED_BATCH_MARK, REJECTED_DOMAIN, ToyEmulator, ToyProvider
 
@@ -164,6 +169,43 @@ def test_on_batch_sees_each_submitted_batch(toy: tuple[Sandbox, ToyProvider]) ->
     seen: list[int] = []
     client.import_contacts(_contacts(7), on_batch=lambda job: seen.append(job.requested))
     assert seen == [3, 6, 7]
+
+
+def _gone(ref: weakref.ref[Batch]) -> bool:
+    """Whether the batch is freed, allowing its worker thread a moment to drop its last reference."""
+    deadline = time.monotonic() + 2
+    while ref() is not None and time.monotonic() < deadline:
+        time.sleep(0.001)
+    return ref() is None
+
+
+def test_a_batch_is_let_go_once_sent_so_memory_is_bounded_by_the_batches_in_flight(
+    toy: tuple[Sandbox, ToyProvider], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, client = toy
+    sent: list[weakref.ref[Batch]] = []
+    build = client.import_route
+
+    def recording_route(*args: Any) -> ImportRoute:
+        route = build(*args)
+        submit = route.submit
+
+        def recording(batch: Batch) -> Any:
+            sent.append(weakref.ref(batch))
+            return submit(batch)
+
+        monkeypatch.setattr(route, "submit", recording)
+        return route
+
+    monkeypatch.setattr(client, "import_route", recording_route)
+    settled_and_gone: list[bool] = []
+    job = client.import_contacts(
+        _contacts(12),
+        route="json",
+        on_batch=lambda job: settled_and_gone.append(all(_gone(ref) for ref in sent[: len(job.parts)])),
+    )
+    assert settled_and_gone == [True] * 4  # each batch, by the time its part is settled, is freed
+    assert [p.rows.row_at(0) for p in job.parts] == [1, 4, 7, 10]  # its row index lives on, on disk
 
 
 def test_a_refused_batch_becomes_a_failed_part_and_the_others_go_through(toy: tuple[Sandbox, ToyProvider]) -> None:
