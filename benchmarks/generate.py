@@ -132,9 +132,21 @@ def text_rows(n: int) -> Iterator[tuple[str, ...]]:
 
 
 def contacts(n: int) -> Iterator[Contact | RowError]:
-    """The ``n`` rows as an application would hand them to ``import_contacts``: a Contact, or why not."""
-    for number, (_valid, email, name, *values) in enumerate(rows(n), start=1):
-        properties = {key: value for key, value in zip(PROPERTIES, values, strict=True) if value is not None}
+    """The ``n`` rows as an application would hand them to ``import_contacts``: a Contact, or why not.
+
+    The properties are gathered as the raw floor gathers them (only company and age are ever empty),
+    so that steps b and d differ by contactsync's own work.
+    """
+    for number, (_valid, email, name, company, age, score, vip, signup, seen) in enumerate(rows(n), start=1):
+        properties: dict[str, Value] = {}
+        if company is not None:
+            properties["company"] = company
+        if age is not None:
+            properties["age"] = age
+        properties["score"] = score
+        properties["vip"] = vip
+        properties["signup_date"] = signup
+        properties["last_seen"] = seen
         try:
             yield Contact(email, name, properties)
         except InvalidInput as exc:
