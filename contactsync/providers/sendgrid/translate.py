@@ -519,16 +519,12 @@ def json_conversion(record: FieldRecord, kind: type, booleans: Booleans) -> Conv
             return _bool_text
         return int if field_type is WireFieldType.NUMBER and booleans == "number" else None
     if field_type is WireFieldType.TEXT:
-        return _non_empty if kind is str else None
+        return AS_IS if kind is str else None
     return AS_IS if field_type is WireFieldType.NUMBER and kind in (int, float) else None
 
 
 def _bool_text(value: bool) -> str:
     return "true" if value else "false"
-
-
-def _non_empty(value: str) -> str | None:
-    return value or None
 
 
 def json_record(contact: Contact, custom: dict[str, Any]) -> dict[str, Any] | None:
