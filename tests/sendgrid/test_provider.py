@@ -102,11 +102,11 @@ def test_import_of_200000_contacts(client: SendGridProvider, sandbox: Sandbox) -
     check_import(client, sandbox, 200_000, None)
 
 
-def test_large_inputs_take_the_csv_route_in_one_job(client: SendGridProvider, sandbox: Sandbox) -> None:
+def test_large_inputs_take_the_csv_route_in_files_of_25000(client: SendGridProvider, sandbox: Sandbox) -> None:
     contacts = (Contact(f"c{i}@example.com") for i in range(30_001))
     job = client.import_contacts(contacts)
-    assert job.parts == () and job.requested == 30_001
-    assert [r.method for r in sandbox.requests if r.path.startswith(f"/{STORAGE}/uploads/")] == ["PUT"]
+    assert [p.requested for p in job.parts] == [25_000, 5_001] and job.requested == 30_001
+    assert [r.method for r in sandbox.requests if r.path.startswith(f"/{STORAGE}/uploads/")] == ["PUT", "PUT"]
     assert client.wait(job).status is ImportStatus.COMPLETED
 
 
