@@ -48,6 +48,11 @@ class ChaosResult:
     duplicates: int
     changed: int
     applied_and_reported: int
+    """Rows reported as not applied that the provider holds all the same (rows of an uncertain batch excepted)."""
+    uncertain: int
+    """Rows of batches whose requests failed without a clear refusal: reported, and possibly applied all the same."""
+    uncertain_applied: int
+    """Those of the uncertain rows that were applied all the same (reported and held both)."""
     resubmitted_batches: int
     parts: int
     status: ImportStatus
@@ -142,6 +147,7 @@ def account(  # noqa: PLR0917 - the figures of one run, all needed
     reported = {error.row for error in errors if error.row is not None}
     lost = [row for row in range(1, count + 1) if row not in accepted and row not in reported]
     parts = job.parts or (job,)
+    uncertain = {row for part in parts if part.extra.get("uncertain") for row in _rows(part)}
     statuses_right = job.status.is_terminal and job.requested == count
     statuses_right &= job.status is aggregate_status([p.status for p in parts], local_errors=bool(job.local_errors))
     for part in parts:
@@ -149,7 +155,7 @@ def account(  # noqa: PLR0917 - the figures of one run, all needed
         if part.status is ImportStatus.COMPLETED:
             statuses_right &= all(row in accepted for row in rows)
         elif part.status is ImportStatus.FAILED:
-            statuses_right &= all(row in reported and row not in accepted for row in rows)
+            statuses_right &= all(row in reported and (row not in accepted or row in uncertain) for row in rows)
     return ChaosResult(
         provider=provider,
         contacts_in=count,
@@ -159,7 +165,9 @@ def account(  # noqa: PLR0917 - the figures of one run, all needed
         lost=len(lost),
         duplicates=sum(n - 1 for n in copies.values() if n > 1),
         changed=changed,
-        applied_and_reported=len(accepted & reported),
+        applied_and_reported=len((accepted & reported) - uncertain),
+        uncertain=len(uncertain),
+        uncertain_applied=len(accepted & reported & uncertain),
         resubmitted_batches=sum(1 for part in parts if "resubmitted" in part.extra),
         parts=len(parts),
         status=job.status,

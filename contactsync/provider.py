@@ -66,6 +66,8 @@ _Sent = tuple[ImportJob, tuple[int, int] | None]
 """A submitted batch: its part, and its spool reference when it may be sent again."""
 _TRANSIENT = (NetworkError, ServerError, RateLimited)
 """Failures after which a request may or may not have been applied, or was refused for now: worth one more try."""
+_UNCERTAIN = (NetworkError, ServerError)
+"""Failures after which a request may have been applied all the same (no answer, or a server error)."""
 
 
 @attrs.frozen
@@ -522,9 +524,12 @@ class Provider(abc.ABC):
         Harmless means the route declares resubmission idempotent in result and the failure
         was transient (no answer, 5xx, rate limit) or a job that failed as a whole: if the
         first attempt was applied after all, the second changes nothing. The failed part
-        ("unsent:N") makes :meth:`import_errors` report every row of the batch.
+        ("unsent:N") makes :meth:`import_errors` report every row of the batch; when an attempt
+        failed without a clear refusal, the part says so (``extra["uncertain"]``), since the
+        provider may have applied the batch all the same.
         """
         error = str(failure)
+        uncertain = isinstance(failure, _UNCERTAIN)
         if route.resubmit_safe and isinstance(failure, (str, *_TRANSIENT)):
             try:
                 part = route.submit(batch)
@@ -532,11 +537,13 @@ class Provider(abc.ABC):
                 raise
             except ProviderError as exc:
                 error = f"{exc} (sent again after: {failure})"
+                uncertain = uncertain or isinstance(exc, _UNCERTAIN)
             else:
                 return attrs.evolve(part, extra={**part.extra, "resubmitted": error})
-        return ImportJob(
-            self.name, f"unsent:{batch.number}", ImportStatus.FAILED, "NotSubmitted", extra={"error": error}
-        )
+        extra: dict[str, Any] = {"error": error}
+        if uncertain:
+            extra = {"error": f"{error}; the batch may have been applied all the same", "uncertain": True}
+        return ImportJob(self.name, f"unsent:{batch.number}", ImportStatus.FAILED, "NotSubmitted", extra=extra)
 
     def _recover(self, job: ImportJob) -> ImportJob:
         """Send again, once, the batch of each part whose job failed as a whole (no row reported)."""

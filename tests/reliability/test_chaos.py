@@ -19,7 +19,8 @@ def test_every_row_is_accepted_or_reported_under_faults(provider: str) -> None:
     assert result.lost == 0
     assert result.duplicates == 0 and result.changed == 0
     assert result.applied_and_reported == 0
-    assert result.accepted + result.row_errors == ROWS
+    # One or the other, but for rows whose batch may have landed after a failure with no clear refusal:
+    assert result.accepted + result.row_errors - result.uncertain_applied == ROWS
     assert result.statuses_right
     assert result.resubmitted_batches > 0  # recovery was exercised, not merely spared
     assert set(result.injected) == FAULT_KINDS - {"502", "504"}  # every kind in the plan was injected

@@ -59,10 +59,25 @@ def test_a_submission_with_an_unknown_outcome_is_sent_once_more(provider: str, f
     assert emails(sandbox.contacts(provider, subscription.list_id)) == {c.email for c in people(4)}
 
 
+@pytest.mark.parametrize("provider", ["mailjet", "dotmailer"])
+def test_a_batch_whose_two_sendings_got_no_clear_answer_is_reported_as_possibly_applied(provider: str) -> None:
+    with Sandbox([provider], slow_seconds=0.6) as sandbox:
+        client: Provider = sandbox.connect(provider, timeout=0.3)
+        subscription = ListSubscription(client.create_list("Unclear"))
+        plan = Faults(())
+        plan.queue(None, "slow", "503")  # the POST lands but answers too late; the second one meets a 503
+        sandbox.faults = plan
+        job = client.wait(client.import_contacts(people(3), [subscription]))
+        errors = list(client.import_errors(job))
+    assert job.status is ImportStatus.FAILED and job.extra["uncertain"] is True
+    assert [error.row for error in errors] == [1, 2, 3]
+    assert all("may have been applied all the same" in error.message for error in errors)
+
+
 def test_a_refused_batch_is_not_sent_again(served: Served) -> None:
     _, client, _ = served
     missing = ListSubscription("999999")  # the provider refuses the batch (no such list): a repeat cannot help
     job = client.wait(client.import_contacts(people(2), [missing]))
     assert job.status is ImportStatus.FAILED
-    assert "resubmitted" not in job.extra
+    assert "resubmitted" not in job.extra and "uncertain" not in job.extra  # a clear refusal: nothing was applied
     assert {error.row for error in client.import_errors(job)} == {1, 2}
