@@ -169,8 +169,8 @@ class Shape:
     def __init__(self, names: tuple[str, ...], kinds: tuple[type, ...]) -> None:
         self.names = names
         self.kinds = kinds
-        self.floats = tuple(at for at, kind in enumerate(kinds) if kind is float)
-        """Positions of the float values, whose finiteness each contact must still show."""
+        self.floats = tuple(name for name, kind in zip(names, kinds, strict=True) if kind is float)
+        """The names of the float values, whose finiteness each contact must still show."""
 
     def __repr__(self) -> str:
         return f"Shape({dict(zip(self.names, (k.__name__ for k in self.kinds), strict=True))!r})"
@@ -215,15 +215,18 @@ class Contact:
         address = normalize_email(email)
         if name is not None and not isinstance(name, str):
             raise InvalidInput(f"the name must be a string, got {type(name).__name__}", field="name")
-        frozen = MappingProxyType(properties.copy()) if type(properties) is dict else _freeze(properties)
-        key = (tuple(frozen), tuple(map(type, frozen.values())))
+        if type(properties) is dict:
+            plain: Mapping[str, PropertyValue] = properties.copy()
+            frozen = MappingProxyType(plain)
+        else:
+            frozen = plain = _freeze(properties)
+        key = (tuple(plain), tuple(map(type, plain.values())))
         shape = _SHAPES.get(key)
         if shape is None:
             shape = _new_shape(key, frozen)
-        elif shape.floats:
-            values = tuple(frozen.values())
-            for at in shape.floats:
-                if not math.isfinite(values[at]):  # type: ignore[arg-type]
+        else:
+            for name in shape.floats:
+                if not math.isfinite(plain[name]):  # type: ignore[arg-type]
                     _check_properties(frozen)
         _set_email(self, address)
         _set_name(self, name)

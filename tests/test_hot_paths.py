@@ -130,9 +130,7 @@ def mailjet_planned(contact: Contact, datatypes: dict[str, str]) -> bytes | None
         conversion = mailjet.json_conversion(datatypes.get(name), kind)
         return None if conversion is None else (name, conversion)
 
-    members = jsonplan.JsonPlans(step).members(contact)
-    record = None if members is None else mailjet.json_record(contact, members)
-    return None if record is None else jsonplan.dumps(record)
+    return jsonplan.JsonPlans(step, mailjet.json_record).encode(contact)
 
 
 @given(contacts, st.dictionaries(names, st.sampled_from(["str", "int", "float", "bool", "datetime", "text"])))
@@ -181,9 +179,7 @@ def sendgrid_planned(contact: Contact, policy: Any) -> bytes | None:
         conversion = None if record is None else sendgrid.json_conversion(record, kind, policy)
         return None if record is None or conversion is None else (record.id, conversion)
 
-    members = jsonplan.JsonPlans(step).members(contact)
-    record = None if members is None else sendgrid.json_record(contact, members)
-    return None if record is None else jsonplan.dumps(record)
+    return jsonplan.JsonPlans(step, sendgrid.json_record).encode(contact)
 
 
 @given(contacts, booleans)

@@ -104,7 +104,7 @@ class JsonRoute(ImportRoute):
     ) -> None:
         self.provider = provider
         self.types = types
-        self._json = jsonplan.JsonPlans(self._step)
+        self._json = jsonplan.JsonPlans(self._step, translate.json_record)
         if len(subscriptions) == 1:
             only = subscriptions[0]
             self.path = f"/v3/REST/contactslist/{only.list_id}/managemanycontacts"
@@ -129,9 +129,7 @@ class JsonRoute(ImportRoute):
         )
 
     def encode(self, contact: Contact) -> bytes:
-        members = self._json.members(contact)
-        record = None if members is None else translate.json_record(contact, members)
-        encoded = None if record is None else jsonplan.dumps(record)
+        encoded = self._json.encode(contact)
         if encoded is not None:
             return encoded
         types, new = self.types.resolve(contact)

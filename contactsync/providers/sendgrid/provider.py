@@ -163,12 +163,10 @@ class JsonRoute(_SendGridRoute):
         head = json.dumps(meta, separators=(",", ":"))[:-1]
         self._head = (head + ("," if meta else "") + '"contacts":[').encode()
         self.limits = BatchLimits(limits.max_items, limits.max_bytes, len(self._head) + 2, 1)
-        self._json = jsonplan.JsonPlans(self._step)
+        self._json = jsonplan.JsonPlans(self._step, json_record)
 
     def encode(self, contact: Contact) -> bytes:
-        custom = self._json.members(contact)
-        record = None if custom is None else json_record(contact, custom)
-        encoded = None if record is None else jsonplan.dumps(record)
+        encoded = self._json.encode(contact)
         if encoded is not None:
             return encoded
         if self.create_fields(contact):
