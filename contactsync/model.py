@@ -225,8 +225,8 @@ class Contact:
         if shape is None:
             shape = _new_shape(key, frozen)
         else:
-            for name in shape.floats:
-                if not math.isfinite(plain[name]):  # type: ignore[arg-type]
+            for key in shape.floats:
+                if not math.isfinite(plain[key]):  # type: ignore[arg-type]
                     _check_properties(frozen)
         _set_email(self, address)
         _set_name(self, name)

@@ -95,12 +95,13 @@ def test_contacts_of_any_shape_are_checked_every_time(properties: dict[Any, Any]
     )
     for _ in range(times):
         if allowed:
-            contact = Contact("a@example.com", properties=properties)
+            contact = Contact("a@example.com", "Ann Lee", properties)
+            assert (contact.email, contact.name, dict(contact.properties)) == ("a@example.com", "Ann Lee", properties)
             assert contact.shape.names == tuple(properties)
             assert contact.shape.kinds == tuple(map(type, properties.values()))
         else:
             with pytest.raises(InvalidInput):
-                Contact("a@example.com", properties=properties)
+                Contact("a@example.com", "Ann Lee", properties)
 
 
 def test_contact_refuses_a_non_string_name() -> None:
