@@ -225,8 +225,8 @@ class Contact:
         if shape is None:
             shape = _new_shape(key, frozen)
         else:
-            for key in shape.floats:
-                if not math.isfinite(plain[key]):  # type: ignore[arg-type]
+            for prop in shape.floats:
+                if not math.isfinite(plain[prop]):  # type: ignore[arg-type]
                     _check_properties(frozen)
         _set_email(self, address)
         _set_name(self, name)

@@ -502,7 +502,7 @@ class DotmailerEmulator(Emulator):
         if not any(name.lower() == "email" for name in header):
             return self.error(400, "The file has no Email column. ERROR_NO_EMAIL_COLUMN")
         imports = self.state["imports"]
-        if sum(1 for job in imports.values() if job["status"] == "NotFinished") >= MAX_ACTIVE_IMPORTS:
+        if sum(1 for job in imports.values() if _running(job)) >= MAX_ACTIVE_IMPORTS:
             return self.error(400, "Too many imports are running. ERROR_IMPORT_TOOMANYACTIVEIMPORTS")
         import_id = str(uuid.uuid4())
         forced = self.state["forced"]
@@ -627,3 +627,14 @@ class DotmailerEmulator(Emulator):
         writer.writerows(job["faults"])
         body = b"\xef\xbb\xbf" + out.getvalue().encode("utf-8")  # reference §3 (S5 strips a BOM)
         return Response(body, content_type="application/octet-stream")
+
+
+def _running(job: dict[str, Any]) -> bool:
+    """Whether an import still counts against the active limit: its rows are not all applied yet.
+
+    An import applied in the background is done, as on dotdigital, though its status reads
+    ``NotFinished`` until it is read twice.
+    """
+    return job["status"] == "NotFinished" and (
+        job["rows"] is not None or (job["final"] == "Finished" and job["report"] is None)
+    )

@@ -153,10 +153,14 @@ def test_unknown_import_id_reads_unknown(client: DotmailerProvider) -> None:
 
 
 def test_small_file_limit_splits_one_import_into_many_jobs(dm_sandbox: Sandbox, emulator: DotmailerEmulator) -> None:
-    # 2,000 contacts in 2 kB files: about 60 uploads, more than the 25 active imports allowed at once.
+    # 2,000 contacts in 2 kB files: about 60 uploads, more than the 25 active imports allowed at once. With
+    # jobs applied only when read, uploads past the 25th are refused until the client's polling ends some.
+    emulator.apply_in_background = False
     with dm_sandbox.connect("dotmailer", max_file_bytes=2048) as client:
         job = client.import_contacts(people(2000))
         assert len(job.parts) > 25
+        uploads = [r for r in dm_sandbox.requests if r.method == "POST" and "/contacts/import" in r.path]
+        assert len(uploads) > len(job.parts)  # some were refused (too many active imports) and sent again
         job = finish(client, job)
     assert (job.status, job.created, job.errored) == (ImportStatus.COMPLETED, 2000, 0)
     assert len(emulator.contacts()) == 2000
