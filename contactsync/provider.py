@@ -130,6 +130,16 @@ class ImportRoute(abc.ABC):
         return {"route": self.name, "contacts": len(batch)}
 
 
+def poll_delays(first: float) -> Iterator[float]:
+    """The pauses between status polls: ``first``, then half as long again each time, up to ten times
+    ``first`` (never more than 30 s, unless ``first`` itself is)."""
+    longest = max(first, min(first * 10, 30.0))
+    delay = first
+    while True:
+        yield delay
+        delay = min(delay * 1.5, longest)
+
+
 def merge_extra(body: dict[str, Any], extra: Mapping[str, Any] | None) -> dict[str, Any]:
     """Merge provider-only fields into a request body, last, so they win; dictionaries merge deeply."""
     for key, value in (extra or {}).items():
@@ -632,13 +642,14 @@ class Provider(abc.ABC):
         *,
         poll_interval: float | None = None,
     ) -> ImportJob:
-        """Poll until the job is terminal, backing off from ``poll_interval`` up to 30 s.
+        """Poll until the job is terminal, backing off from ``poll_interval`` to ten times it (at most 30 s).
 
         A part of an import made by this client whose job fails as a whole has its batch
         sent once more, when its route is safe to repeat (see :meth:`import_contacts`).
         """
         deadline = time.monotonic() + timeout
-        delay = self.poll_interval if poll_interval is None else poll_interval
+        delays = poll_delays(self.poll_interval if poll_interval is None else poll_interval)
+        delay = next(delays)
         current = self._recover(self.refresh(job))
         while not current.status.is_terminal:
             if on_progress is not None:
@@ -648,7 +659,7 @@ class Provider(abc.ABC):
                     f"{self.name} job {current.id} still {current.provider_status!r} after {timeout:g} s", current
                 )
             time.sleep(delay)
-            delay = min(delay * 1.5, 30.0)
+            delay = next(delays)
             current = self._recover(self.refresh(current))
         if on_progress is not None:
             on_progress(current)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import time
 import weakref
 from collections.abc import Iterator
@@ -21,7 +22,7 @@ from contactsync import (
     UnsupportedAction,
 )
 from contactsync.batching import Batch
-from contactsync.provider import ImportRoute
+from contactsync.provider import ImportRoute, poll_delays
 from contactsync.sandbox import Sandbox
 from tests.toy import REFUSED_BATCH_MARK, REJECTED_DOMAIN, ToyEmulator, ToyProvider
 
@@ -256,3 +257,12 @@ def test_an_import_whose_every_row_is_rejected_sends_nothing_and_reports_them(
     assert job.status is ImportStatus.COMPLETED_WITH_ERRORS
     assert [e.row for e in client.import_errors(job)] == [1, 2]
     assert len(sandbox.requests) == 0
+
+
+@pytest.mark.parametrize(("first", "longest"), [(0.05, 0.5), (2.0, 20.0), (5.0, 30.0), (60.0, 60.0)])
+def test_polls_back_off_by_half_up_to_ten_times_the_first_pause(first: float, longest: float) -> None:
+    delays = list(itertools.islice(poll_delays(first), 40))
+    grown = [first, first * 1.5, first * 2.25] if first < longest else [first] * 3
+    assert delays[:3] == pytest.approx(grown)
+    assert max(delays) == delays[-1] == longest
+    assert all(later >= earlier for earlier, later in itertools.pairwise(delays))
