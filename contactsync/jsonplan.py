@@ -99,7 +99,7 @@ class JsonPlans:
         if plan.keys is None:
             members = properties.copy() if type(properties) is MappingProxyType else dict(properties)
         else:
-            members = dict(zip(plan.keys, properties.values(), strict=True))
+            members = dict(zip(plan.keys, properties.values(), strict=False))  # one key a value, by the plan's shape
         for key, convert in plan.conversions:
             wire = convert(members[key])
             if wire is None:

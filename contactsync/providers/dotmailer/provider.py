@@ -175,7 +175,7 @@ class _FileRoute(ImportRoute):
             if at is None or cell is None:
                 return None
             line[at] = cell
-        for (at, formatter), value in zip(plan, contact.properties.values(), strict=True):
+        for (at, formatter), value in zip(plan, contact.properties.values(), strict=False):
             cell = formatter(value)
             if cell is None:
                 return None

@@ -262,7 +262,7 @@ class CsvRoute(_SendGridRoute):
                 return None
             row[first], row[last] = parts
         columns = self.columns
-        for (record, formatter), value in zip(plan, contact.properties.values(), strict=True):
+        for (record, formatter), value in zip(plan, contact.properties.values(), strict=False):
             cell = formatter(value)
             at = columns.get(record.id)
             if cell is None or at is None:
