@@ -10,6 +10,7 @@ encodes that contact through its general path, which decides and raises exactly.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
 from datetime import date, datetime, timezone
 from types import MappingProxyType
@@ -34,17 +35,9 @@ AS_IS: Conversion = _as_is
 """The conversion of a value orjson writes as the provider wants it; the plan skips calling it."""
 
 
-_MIDNIGHTS: dict[date, str] = {}
-_MAX_MIDNIGHTS = 100_000
-
-
+@functools.lru_cache(maxsize=100_000)
 def _utc_midnight(value: date) -> str:
-    text = _MIDNIGHTS.get(value)
-    if text is None:
-        if len(_MIDNIGHTS) >= _MAX_MIDNIGHTS:
-            _MIDNIGHTS.clear()
-        text = _MIDNIGHTS[value] = f"{value.isoformat()}T00:00:00Z"
-    return text
+    return f"{value.isoformat()}T00:00:00Z"
 
 
 def _utc_seconds(value: datetime) -> datetime | None:

@@ -7,6 +7,7 @@ translator that encodes a million contacts writes each one's object directly.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable
 from typing import Any
@@ -16,18 +17,11 @@ __all__ = ["key", "scalar", "string"]
 string: Callable[[str], str] = json.encoder.encode_basestring
 """A JSON string literal, non-ASCII kept (``ensure_ascii=False``)."""
 
-_KEYS: dict[str, str] = {}
-_MAX_KEYS = 10_000
 
-
+@functools.lru_cache(maxsize=10_000)
 def key(name: str) -> str:
-    """``"name":``, remembered for the names met (at most 10,000)."""
-    text = _KEYS.get(name)
-    if text is None:
-        if len(_KEYS) >= _MAX_KEYS:
-            _KEYS.clear()
-        text = _KEYS[name] = string(name) + ":"
-    return text
+    """``"name":``, remembered for the names met (the last 10,000)."""
+    return string(name) + ":"
 
 
 def scalar(value: Any) -> str:
