@@ -3,9 +3,10 @@
 A contact's :class:`~contactsync.model.Shape` is its property names with the exact type
 of each value. The first contact of a shape asks the provider's planner how each
 (name, type) goes on the wire: as it is, through a conversion, or not at all on this
-path. Later contacts of the same shape then cost a dictionary and one ``orjson.dumps``. Whatever the plan cannot write
-(a conversion that declines a value, an integer past 2**53) returns None, and the route
-encodes that contact through its general path, which decides and raises exactly.
+path. Later contacts of the same shape then cost a dictionary and one ``orjson.dumps``.
+Whatever the plan cannot write (a conversion that declines a value, an integer past
+2**53) returns None, and the route encodes that contact through its general path,
+which decides and raises exactly.
 """
 
 from __future__ import annotations
