@@ -18,7 +18,6 @@ import attrs
 from cattrs import Converter
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
-from contactsync import jsontext
 from contactsync.errors import UnrepresentableValue
 from contactsync.jsonplan import AS_IS, WHEN_AS_UTC, Conversion
 from contactsync.model import (
@@ -418,20 +417,9 @@ def contact_to_wire(contact: Contact, datatypes: Mapping[str, str]) -> wire.MjCo
 
 
 def contact_json(contact: Contact, datatypes: Mapping[str, str]) -> bytes:
-    """The compact UTF-8 JSON of :func:`contact_to_wire`'s record, for any contact (the routes' general path).
-
-    Byte for byte what ``json.dumps(unstructure(contact_to_wire(...)), separators=(",", ":"),
-    ensure_ascii=False)`` gives, without the intermediate record.
-    """
-    _check_name(contact)
-    members = []
-    for name, value in contact.properties.items():
-        encoded = _wire_value(name, value, datatypes.get(name))
-        if encoded is not _SKIP:
-            members.append(jsontext.key(name) + jsontext.scalar(encoded))
-    name = "" if contact.name is None else ',"Name":' + jsontext.string(contact.name)
-    properties = ',"Properties":{' + ",".join(members) + "}" if members else ""
-    return f'{{"Email":{jsontext.string(contact.email)}{name}{properties}}}'.encode()
+    """The compact UTF-8 JSON of :func:`contact_to_wire`'s record, for any contact (the routes' general path)."""
+    record = unstructure(contact_to_wire(contact, datatypes))
+    return json.dumps(record, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 _JSON_AS_IS: Mapping[str, type] = {"str": str, "int": int, "float": float, "bool": bool}

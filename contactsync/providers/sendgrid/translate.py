@@ -6,6 +6,7 @@ writes custom fields keyed by id and reads them back keyed by name (reference/se
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime, timezone
@@ -14,7 +15,6 @@ from typing import Any, Literal
 import cattrs
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
-from contactsync import jsontext
 from contactsync.errors import UnrepresentableValue
 from contactsync.jsonplan import AS_IS, WHEN_AS_UTC, Conversion
 from contactsync.model import Contact, FieldType, ImportJob, ImportStatus, PropertyValue, field_type_of
@@ -444,17 +444,9 @@ def contact_to_wire(contact: Contact, book: FieldBook, booleans: Booleans = None
 
 
 def contact_json(contact: Contact, book: FieldBook, booleans: Booleans = None) -> bytes:
-    """The compact UTF-8 JSON of :func:`contact_to_wire`'s record, written in one pass (the import's hot path).
-
-    Byte for byte ``json.dumps(converter.unstructure(contact_to_wire(...)), separators=(",", ":"),
-    ensure_ascii=False)``: reserved fields in the record's order, unset ones left out.
-    """
-    reserved, custom = wire_fields(contact, book, booleans)
-    members = [jsontext.key(field) + jsontext.string(value) for field, value in reserved.items()]
-    if custom:
-        fields = ",".join([jsontext.key(field) + jsontext.scalar(value) for field, value in custom.items()])
-        members.append('"custom_fields":{' + fields + "}")
-    return ("{" + ",".join(members) + "}").encode()
+    """The compact UTF-8 JSON of :func:`contact_to_wire`'s record, for any contact (the JSON route's general path)."""
+    record = converter.unstructure(contact_to_wire(contact, book, booleans))
+    return json.dumps(record, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 Formatter = Callable[[Any], "str | None"]
