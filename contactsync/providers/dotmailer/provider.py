@@ -206,19 +206,17 @@ class _FileRoute(ImportRoute):
         Each row was encoded against the columns known at the time, a prefix of the final
         list; rows encoded before a column appeared are padded with empty cells.
         """
-        known = list(self.columns)
-        width = len(known)
+        columns = list(self.columns)
+        rows: list[bytes] = batch.items
+        if _cells(batch.items[0]) != len(columns):  # rows only gain cells: when the first is full, all are
+            widths = [_cells(item) for item in batch.items]
+            columns = columns[: max(widths)]
+            rows = [
+                item if cells == len(columns) else item[:-2] + b"," * (len(columns) - cells) + b"\r\n"
+                for item, cells in zip(batch.items, widths, strict=True)
+            ]
         header = io.StringIO()
-        if _cells(batch.items[0]) == width:  # rows only gain cells, so every row of the batch is full
-            csv.writer(header).writerow(known)
-            return known, self.render([header.getvalue().encode("utf-8"), *batch.items])
-        widths = [_cells(item) for item in batch.items]
-        columns = known[: max(widths)]
         csv.writer(header).writerow(columns)
-        rows = [
-            item if cells == len(columns) else item[:-2] + b"," * (len(columns) - cells) + b"\r\n"
-            for item, cells in zip(batch.items, widths, strict=True)
-        ]
         return columns, self.render([header.getvalue().encode("utf-8"), *rows])
 
     def submit(self, batch: Batch) -> ImportJob:
