@@ -39,7 +39,7 @@ class Emulator(abc.ABC):
     the request and the URL values), answer ``authenticate``, and keep all mutable
     state in ``self.state`` (JSON-serialisable, so it can be saved and inspected).
     Requests are handled one at a time under ``self.lock``. Import jobs can be applied
-    in the background, as providers do, by one worker thread (:meth:`queue_job`).
+    in the background, as providers do, by one worker thread (:meth:`queue_job`, :meth:`job_steps`).
     """
 
     name: ClassVar[str]
@@ -109,17 +109,19 @@ class Emulator(abc.ABC):
                 return True
         return self.job_fault is not None and self.job_fault()
 
-    def queue_job(self, key: str, steps: Iterator[object]) -> None:
-        """Apply a job in the background, as the providers do: one worker thread runs queued jobs in order.
+    def job_steps(self, key: str) -> Iterator[object]:
+        """The steps that apply the import job ``key``, for an emulator that queues jobs.
 
-        ``steps`` is the job as an iterator (a generator): each step runs under ``self.lock``,
-        which is released between steps so that requests are answered while a long job is
-        applied; nothing runs before the first step. ``key`` names the job for
-        :meth:`settle_job`. The queue is not state (:meth:`load` empties it), so a job must do
-        nothing when the state shows it applied already.
+        A generator: each step runs under ``self.lock``, released between steps so that
+        requests are answered while a long job is applied. It must do nothing when the state
+        shows the job applied already, since the queue is not state (:meth:`load` empties it).
         """
+        raise NotImplementedError(f"the {self.name} emulator queues no jobs")
+
+    def queue_job(self, key: str) -> None:
+        """Apply job ``key`` in the background, as the providers do: one worker thread runs queued jobs in order."""
         with self._queue_changed:
-            self._queued[key] = steps
+            self._queued[key] = self.job_steps(key)
             if self._worker is None and self.apply_in_background:
                 self._worker_stop = threading.Event()
                 self._worker = threading.Thread(
@@ -129,16 +131,17 @@ class Emulator(abc.ABC):
             self._queue_changed.notify_all()
 
     def settle_job(self, key: str) -> None:
-        """Finish now, in the caller's thread, the job queued as ``key`` and every job queued before it.
+        """Finish now, in the caller's thread, job ``key`` and every job queued before it.
 
-        What a status request calls when the job must be applied by now; it does nothing for a
-        job the worker has finished (or that was never queued).
+        What a status request calls when the job must be applied by now. A job no longer queued
+        (finished by the worker, or loaded from a dump before it was applied) runs its
+        :meth:`job_steps`, which do nothing for a job applied already.
         """
         with self.lock:
             while True:
                 with self._queue_changed:
                     if key not in self._queued:
-                        return
+                        break
                     first = next(iter(self._queued))
                     steps = self._queued.pop(first)
                     if first == self._started:
@@ -147,6 +150,8 @@ class Emulator(abc.ABC):
                     pass
                 if first == key:
                     return
+            for _ in self.job_steps(key):
+                pass
 
     def _work(self, stop: threading.Event) -> None:
         """The worker: one step of the first queued job at a time, after any request waiting for the lock."""

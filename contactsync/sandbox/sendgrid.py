@@ -374,15 +374,11 @@ class SendGridEmulator(Emulator):
         }
         return job_id
 
-    def _queue(self, job_id: str) -> None:
-        """Apply a ready job in the background (its second status GET applies it if this has not yet)."""
-
-        def steps() -> Iterator[None]:
-            job = self.state["jobs"].get(job_id)
-            if job is not None and job["input"] is not None:
-                yield from self._process(job)
-
-        self.queue_job(job_id, steps())
+    def job_steps(self, key: str) -> Iterator[None]:
+        """Apply a ready job (queued when ready; its second status GET applies it if the worker has not yet)."""
+        job = self.state["jobs"].get(key)
+        if job is not None and job["input"] is not None:
+            yield from self._process(job)
 
     def _process(self, job: dict[str, Any]) -> Iterator[None]:
         """Apply the job's contacts, a step of ``JOB_STEP_ROWS`` at a time; rows that fail validation are reported.
@@ -473,9 +469,6 @@ class SendGridEmulator(Emulator):
             job["polls"] += 1
             if job["polls"] == 2:
                 self.settle_job(job_id)
-                if job["input"] is not None:  # loaded from a dump before the background applied it
-                    for _ in self._process(job):
-                        pass
                 job["results"] = job.pop("counts")  # counts appear while the status is still pending
             elif job["polls"] >= 3:
                 job["status"] = job["outcome"]
@@ -530,7 +523,7 @@ class SendGridEmulator(Emulator):
                 return json_response(_errors((f"contacts[{index}]", "at least one identifier is required")), 400)
         job_input = {"kind": "json", "contacts": contacts, "list_ids": body.get("list_ids") or []}
         job_id = self._new_job(job_input, len(contacts))
-        self._queue(job_id)
+        self.queue_job(job_id)
         return json_response({"job_id": job_id}, 202)
 
     def import_contacts(self, request: Request) -> Response:
@@ -577,7 +570,7 @@ class SendGridEmulator(Emulator):
         if text.count("\n") > MAX_IMPORT_CONTACTS + 1:
             text = "\n"  # processed as unprocessable: the job fails
         job["input"]["text"] = text
-        self._queue(job_id)
+        self.queue_job(job_id)
         return Response(b"", status=200, headers={"ETag": f'"{hashlib.md5(data).hexdigest()}"'})
 
     def search_emails(self, request: Request) -> Response:
