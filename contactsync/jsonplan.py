@@ -21,6 +21,7 @@ import attrs
 import orjson
 
 from contactsync.model import Contact, Shape
+from contactsync.timestamps import usual_utc_text
 
 __all__ = ["AS_IS", "WHEN_AS_UTC", "Conversion", "JsonPlan", "JsonPlans", "Planner", "Record"]
 
@@ -38,7 +39,7 @@ AS_IS: Conversion = _as_is
 
 @functools.lru_cache(maxsize=100_000)
 def _utc_midnight(value: date) -> str:
-    return f"{value.isoformat()}T00:00:00Z"
+    return f"{usual_utc_text(value)}Z"
 
 
 def _utc_seconds(value: datetime) -> datetime | None:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 
 from contactsync.errors import UnrepresentableValue
 
-__all__ = ["to_utc", "utc_text"]
+__all__ = ["to_utc", "usual_utc_text", "utc_text"]
 
 
 def to_utc(value: datetime, field: str) -> datetime:
@@ -45,3 +45,15 @@ def utc_text(value: datetime) -> str:
     if clock is None:
         clock = _CLOCKS[second] = f"{value.hour:02d}:{value.minute:02d}:{value.second:02d}"
     return f"{day}T{clock}"
+
+
+def usual_utc_text(value: object) -> str | None:
+    """``YYYY-MM-DDTHH:MM:SS`` (UTC, no zone) of the usual instants: a ``date`` at its midnight, a UTC
+    ``datetime`` with whole seconds, of exactly those types. None for any other value, which the
+    caller's general path decides (and may refuse)."""
+    exact = type(value)
+    if exact is date:
+        return f"{value.isoformat()}T00:00:00"  # type: ignore[attr-defined]
+    if exact is datetime and value.tzinfo is timezone.utc and not value.microsecond:  # type: ignore[attr-defined]
+        return utc_text(value)  # type: ignore[arg-type]
+    return None

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from contactsync.errors import UnrepresentableValue
-from contactsync.timestamps import to_utc
+from contactsync.timestamps import to_utc, usual_utc_text
 
 # Fixed offsets: a zone with daylight saving has wall times that are no instant at all (the gap).
 OFFSETS = st.timedeltas(min_value=-timedelta(hours=23, minutes=59), max_value=timedelta(hours=23, minutes=59)).map(
@@ -40,3 +40,15 @@ def test_instants_outside_the_calendar_in_utc_name_the_field(edge: datetime) -> 
     with pytest.raises(UnrepresentableValue, match="outside the years") as caught:
         to_utc(edge, "seen")
     assert caught.value.field == "seen"
+
+
+@given(st.dates())
+def test_a_date_is_its_midnight(day: date) -> None:
+    assert usual_utc_text(day) == datetime.combine(day, datetime.min.time()).isoformat()
+
+
+@given(st.datetimes(timezones=st.none() | st.just(timezone.utc) | OFFSETS))
+def test_only_utc_datetimes_with_whole_seconds_have_the_usual_text(value: datetime) -> None:
+    usual = value.tzinfo is timezone.utc and not value.microsecond
+    assert usual_utc_text(value) == (value.replace(tzinfo=None).isoformat() if usual else None)
+    assert usual_utc_text(value.isoformat()) is None  # text is not an instant

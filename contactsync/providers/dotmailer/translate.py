@@ -24,7 +24,7 @@ from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, overrid
 from contactsync.errors import UnrepresentableValue
 from contactsync.model import Contact, FieldDefinition, FieldType, PropertyValue, field_type_of
 from contactsync.providers.dotmailer import wire
-from contactsync.timestamps import to_utc, utc_text
+from contactsync.timestamps import to_utc, usual_utc_text
 
 __all__ = [
     "NAME_FIELD",
@@ -283,20 +283,11 @@ def _boolean_cell(value: Any) -> str | None:
     return None
 
 
-def _datetime_cell(value: Any) -> str | None:
-    exact = type(value)
-    if exact is date:
-        return f"{value.isoformat()}T00:00:00"
-    if exact is datetime and value.tzinfo is timezone.utc and not value.microsecond:
-        return utc_text(value)
-    return None
-
-
 _CELLS: Mapping[FieldType, Formatter] = {
     FieldType.TEXT: _text_cell,
     FieldType.NUMBER: _number_cell,
     FieldType.BOOLEAN: _boolean_cell,
-    FieldType.DATETIME: _datetime_cell,
+    FieldType.DATETIME: usual_utc_text,
 }
 
 

@@ -34,7 +34,7 @@ from contactsync.providers.sendgrid.wire import (
     PageMetadata,
     WireFieldType,
 )
-from contactsync.timestamps import to_utc, utc_text
+from contactsync.timestamps import to_utc, usual_utc_text
 
 __all__ = [
     "Booleans",
@@ -367,10 +367,8 @@ def _custom_value(record: FieldRecord, name: str, value: PropertyValue, booleans
         return value
     if (exact is float or (exact is int and -MAX_EXACT_INT <= value <= MAX_EXACT_INT)) and kind is WireFieldType.NUMBER:  # type: ignore[operator]
         return value
-    if exact is date and kind is WireFieldType.DATE:
-        return f"{value.isoformat()}T00:00:00Z"  # type: ignore[union-attr]
-    if exact is datetime and kind is WireFieldType.DATE and value.tzinfo is timezone.utc and not value.microsecond:  # type: ignore[union-attr]
-        return utc_text(value) + "Z"  # type: ignore[arg-type]
+    if kind is WireFieldType.DATE and (text := usual_utc_text(value)) is not None:
+        return text + "Z"
     if isinstance(value, bool):
         if booleans == "text" and kind is WireFieldType.TEXT:
             return "true" if value else "false"
@@ -488,12 +486,8 @@ def cell_formatter(record: FieldRecord, booleans: Booleans) -> Formatter:
         return number
 
     def when(value: Any) -> str | None:
-        exact = type(value)
-        if exact is date:
-            return f"{value.isoformat()}T00:00:00Z"
-        if exact is datetime and value.tzinfo is timezone.utc and not value.microsecond:
-            return utc_text(value) + "Z"
-        return None
+        text = usual_utc_text(value)
+        return None if text is None else text + "Z"
 
     return when
 
