@@ -1,0 +1,229 @@
+"""Configuration and connecting: the config file, settings, the shared provider options, the embedded sandbox."""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import importlib
+import inspect
+import json
+import logging
+import os
+import sys
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import attrs
+import click
+
+import contactsync
+from contactsync import registry
+from contactsync.errors import ConfigurationError
+from contactsync.model import SubscriptionAction
+from contactsync.provider import Provider, ProviderOptions
+
+_CREDENTIAL_FLAGS = ("api_key", "secret_key", "username", "password", "base_url")
+
+# -- configuration and connecting ----------------------------------------------------------
+
+
+def _toml() -> Any:
+    """tomllib on Python 3.11+, the tomli package on 3.10."""
+    name = "tomllib" if sys.version_info >= (3, 11) else "tomli"
+    try:
+        return importlib.import_module(name)
+    except ImportError:
+        raise ConfigurationError("reading the config file on Python 3.10 needs tomli: pip install tomli") from None
+
+
+def default_config_path() -> Path:
+    """``$CONTACTSYNC_CONFIG``, else ``$XDG_CONFIG_HOME/contactsync.toml`` (``~/.config`` by default)."""
+    if env := os.environ.get("CONTACTSYNC_CONFIG"):
+        return Path(env)
+    base = os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config"
+    return Path(base) / "contactsync.toml"
+
+
+def load_config(path: str | None) -> dict[str, Any]:
+    """The config file as a dict; a missing default file is empty, a missing ``--config`` file an error."""
+    explicit = path is not None or "CONTACTSYNC_CONFIG" in os.environ
+    target = Path(path) if path is not None else default_config_path()
+    try:
+        text = target.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        if explicit:
+            raise ConfigurationError(f"config file {target} does not exist") from None
+        return {}
+    try:
+        config: dict[str, Any] = _toml().loads(text)
+    except ValueError as exc:
+        raise ConfigurationError(f"config file {target} is not valid TOML: {exc}") from None
+    return config
+
+
+@attrs.frozen
+class ProviderSpec:
+    """The provider options shared by every provider command."""
+
+    provider: str | None
+    api_key: str | None
+    secret_key: str | None
+    username: str | None
+    password: str | None
+    base_url: str | None
+    settings: tuple[str, ...]
+    timeout: float | None
+    poll_interval: float | None
+    config: str | None
+    sandbox: bool
+    state: str | None
+
+
+_SPEC_FIELDS = tuple(f.name for f in attrs.fields(ProviderSpec))
+
+
+def pairs(values: Iterable[str], flag: str) -> dict[str, str]:
+    pairs = {}
+    for value in values:
+        key, sep, item = value.partition("=")
+        if not sep or not key.strip():
+            raise click.BadParameter(f"expected KEY=VALUE, got {value!r}", param_hint=flag)
+        pairs[key.strip()] = item
+    return pairs
+
+
+def setting_values(values: Iterable[str]) -> dict[str, Any]:
+    """``--setting`` pairs, each value read as JSON when it parses (4, true, {"1": 2}), else as text."""
+    settings: dict[str, Any] = {}
+    for key, text in pairs(values, "--setting").items():
+        try:
+            settings[key] = json.loads(text)
+        except ValueError:
+            settings[key] = text
+    return settings
+
+
+def _provider_name(spec: ProviderSpec, config: Mapping[str, Any]) -> str:
+    name = spec.provider or config.get("provider")
+    if not name:
+        raise click.UsageError('which provider? pass --provider NAME (or set provider = "NAME" in the config file)')
+    return str(name)
+
+
+def _settings(name: str, spec: ProviderSpec, config: Mapping[str, Any]) -> dict[str, Any]:
+    """Constructor keywords for the provider: config table, then flags (flags win)."""
+    table = config.get(name, {})
+    if not isinstance(table, Mapping):
+        raise ConfigurationError(f"config file: [{name}] must be a table of settings")
+    settings: dict[str, Any] = dict(table)
+    settings.update({key: getattr(spec, key) for key in _CREDENTIAL_FLAGS if getattr(spec, key) is not None})
+    settings.update(setting_values(spec.settings))
+    settings.update(number_settings(spec))
+    return settings
+
+
+def number_settings(spec: ProviderSpec) -> dict[str, float]:
+    numbers = {"timeout": spec.timeout, "poll_interval": spec.poll_interval}
+    return {key: value for key, value in numbers.items() if value is not None}
+
+
+def check_settings(cls: type[Provider], settings: Mapping[str, Any]) -> None:
+    """Refuse settings the provider's constructor does not take, naming the ones it does."""
+    parameters = inspect.signature(cls.__init__).parameters
+    accepted = [n for n, p in parameters.items() if n != "self" and p.kind is not inspect.Parameter.VAR_KEYWORD]
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
+        accepted += list(ProviderOptions.__annotations__)  # what a provider passes on to Provider
+    unknown = sorted(set(settings) - set(accepted))
+    if unknown:
+        shown = ", ".join(unknown)
+        raise ConfigurationError(f"{cls.name} does not take {shown}; it takes: {', '.join(accepted)}")
+
+
+@contextlib.contextmanager
+def embedded_sandbox(names: Sequence[str], state: str | None = None) -> Iterator[Any]:
+    """A Sandbox serving ``names`` for the length of one command; with ``state``, loaded before and saved after."""
+    from contactsync.sandbox import EMULATORS, Sandbox
+    from contactsync.sandbox.state import load_state, save_state
+
+    for name in names:
+        if name not in EMULATORS:
+            raise ConfigurationError(f"the sandbox has no emulator for {name!r}; it has: {', '.join(EMULATORS)}")
+    logging.getLogger("werkzeug").setLevel(logging.CRITICAL)  # no request log in the middle of our output
+    try:
+        sandbox = Sandbox(list(names))
+    except ImportError as exc:
+        raise ConfigurationError(f"the sandbox cannot load an emulator: {exc}") from None
+    if state is not None:
+        load_state(state, sandbox.emulators.values())
+    with sandbox:
+        try:
+            yield sandbox
+        finally:
+            if state is not None:
+                save_state(state, sandbox.emulators.values())
+
+
+@contextlib.contextmanager
+def open_client(spec: ProviderSpec) -> Iterator[Provider]:
+    """A connected client as the options say: the embedded sandbox, or the real provider."""
+    config = load_config(spec.config)
+    name = _provider_name(spec, config)
+    if spec.state is not None and not spec.sandbox:
+        raise click.UsageError("--state only applies with --sandbox (or to `contactsync sandbox`)")
+    if spec.sandbox:
+        chosen = {**setting_values(spec.settings), **number_settings(spec)}  # the sandbox brings the credentials
+        check_settings(registry.load(name), chosen)
+        with embedded_sandbox([name], spec.state) as sandbox:
+            client: Provider = sandbox.connect(name, **chosen)
+            with client:
+                yield client
+        return
+    settings = _settings(name, spec, config)
+    check_settings(registry.load(name), settings)
+    try:
+        client = contactsync.connect(name, **settings)
+    except TypeError as exc:
+        raise ConfigurationError(f"{name}: {exc}") from None
+    with client:
+        yield client
+
+
+def provider_command(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Add the shared provider options to a command; it receives them as one ``spec`` argument."""
+
+    @functools.wraps(func)
+    def wrapper(**kwargs: Any) -> Any:
+        spec = ProviderSpec(**{key: kwargs.pop(key) for key in _SPEC_FIELDS})
+        as_json = kwargs.get("as_json", False)
+        click.get_current_context().meta["json"] = as_json
+        return func(spec, **kwargs)
+
+    options = [
+        click.option("--provider", "-p", envvar="CONTACTSYNC_PROVIDER", help="Provider name (see `providers`)."),
+        click.option("--api-key", help="API key (Mailjet public key, SendGrid key)."),
+        click.option("--secret-key", help="Secret key (Mailjet)."),
+        click.option("--username", help="API user name (dotmailer)."),
+        click.option("--password", help="API password (dotmailer)."),
+        click.option("--base-url", help="API base URL (a sandbox, a proxy, a region)."),
+        click.option(
+            "--setting", "settings", multiple=True, metavar="KEY=VALUE", help="Any other constructor setting."
+        ),
+        click.option("--timeout", type=float, help="Seconds per HTTP request."),
+        click.option("--poll-interval", type=float, help="Seconds between status polls at first (then backing off)."),
+        click.option(
+            "--config", type=click.Path(dir_okay=False), help="Config file (default ~/.config/contactsync.toml)."
+        ),
+        click.option("--sandbox", is_flag=True, help="Run against an embedded sandbox for this one command."),
+        click.option("--state", type=click.Path(dir_okay=False), help="With --sandbox: SQLite file keeping its state."),
+    ]
+    for option in reversed(options):
+        wrapper = option(wrapper)
+    return wrapper
+
+
+def json_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option("--json", "as_json", is_flag=True, help="Print one machine-readable JSON result.")(func)
+
+
+ACTIONS = click.Choice([a.value for a in SubscriptionAction])

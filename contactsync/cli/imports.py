@@ -1,0 +1,249 @@
+"""``import``, ``status`` and ``errors``: contact files into a provider, and following the jobs."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import NoReturn, TextIO
+
+import click
+
+from contactsync.cli.app import EXIT_OK, EXIT_ROW_ERRORS, cli, exit_code_for_job
+from contactsync.cli.columns import ensure_columns, stored_field_types
+from contactsync.cli.connect import ACTIONS, ProviderSpec, json_option, open_client, pairs, provider_command
+from contactsync.cli.output import (
+    Progress,
+    describe_job,
+    emit_json,
+    job_record,
+    plain,
+    reading,
+    report_errors,
+    show_progress,
+    wait_progress,
+)
+from contactsync.csvio import ContactReader, read_contacts, write_errors
+from contactsync.model import FieldType, ImportJob, ListSubscription, SubscriptionAction
+from contactsync.provider import Provider
+
+
+@cli.command("import")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--list", "lists", multiple=True, metavar="ID", help="List to subscribe the contacts to (repeatable).")
+@click.option("--action", type=ACTIONS, default=SubscriptionAction.ADD_NO_FORCE.value, show_default=True)
+@click.option("--map", "mapping", multiple=True, metavar="COLUMN=FIELD", help="Rename a column; COLUMN= skips it.")
+@click.option("--type", "types", multiple=True, metavar="FIELD=TYPE", help="Parse a field as text/number/integer/...")
+@click.option("--create-fields", is_flag=True, help="Create missing custom fields for the file's columns first.")
+@click.option("--encoding", help="The file's text encoding (default UTF-8, with or without BOM).")
+@click.option("--delimiter", help="The CSV delimiter (default: sniffed among , ; TAB |).")
+@click.option("--route", help="Force an import route (see the provider's capabilities).")
+@click.option("--dry-run", is_flag=True, help="Validate and plan; send nothing.")
+@click.option("--no-wait", is_flag=True, help="Submit and print the job id without waiting.")
+@click.option("--errors-out", type=click.Path(dir_okay=False), help="Write every row error to this CSV file.")
+@click.option(
+    "--journal",
+    type=click.Path(dir_okay=False),
+    help="SQLite file recording the batches sent (default: FILE.PROVIDER.journal beside the file).",
+)
+@click.option("--resume", is_flag=True, help="Continue the interrupted import its journal records.")
+@json_option
+@provider_command
+@click.pass_context
+def import_command(  # noqa: PLR0917 - one parameter per option
+    ctx: click.Context,
+    spec: ProviderSpec,
+    file: str,
+    lists: tuple[str, ...],
+    action: str,
+    mapping: tuple[str, ...],
+    types: tuple[str, ...],
+    create_fields: bool,
+    encoding: str | None,
+    delimiter: str | None,
+    route: str | None,
+    dry_run: bool,
+    no_wait: bool,
+    errors_out: str | None,
+    journal: str | None,
+    resume: bool,
+    as_json: bool,
+) -> None:
+    """Import the contacts in FILE (.csv, .csv.gz, .xlsx) into a provider.
+
+    Every batch sent is recorded in a journal; after an interruption, the same command
+    with --resume sends only what was not sent yet. The journal is removed once the
+    import has been waited to its end.
+    """
+    columns = pairs(mapping, "--map")
+    declared = {}
+    for field, kind in pairs(types, "--type").items():
+        try:
+            declared[field] = FieldType(kind.strip().lower())
+        except ValueError:
+            raise click.BadParameter(
+                f"{kind!r} is not one of {', '.join(t.value for t in FieldType)}", param_hint="--type"
+            ) from None
+    subscriptions = [ListSubscription(list_id, SubscriptionAction(action)) for list_id in lists]
+    with read_contacts(file, mapping=columns, encoding=encoding, delimiter=delimiter) as header:
+        properties = header.properties
+    with open_client(spec) as client:
+        client.check_actions(subscriptions)
+        if create_fields and not dry_run:
+            stored = ensure_columns(client, properties, declared)
+        else:
+            stored = stored_field_types(client) if properties else {}
+        field_types = {**stored, **declared}
+        reader = read_contacts(file, mapping=columns, field_types=field_types, encoding=encoding, delimiter=delimiter)
+        with reader:
+            if dry_run:
+                _dry_run(ctx, client, reader=reader, subscriptions=subscriptions, route=route, errors_out=errors_out)
+            _import(
+                ctx,
+                client,
+                reader=reader,
+                subscriptions=subscriptions,
+                route=route,
+                errors_out=errors_out,
+                no_wait=no_wait,
+                journal=_journal_path(file, client.name, journal, resume=resume),
+            )
+
+
+def _dry_run(
+    ctx: click.Context,
+    client: Provider,
+    *,
+    reader: ContactReader,
+    subscriptions: list[ListSubscription],
+    route: str | None,
+    errors_out: str | None,
+) -> NoReturn:
+    chosen, batches, rejected = client.plan_import(reader, subscriptions, route=route)
+    rows = reader.rows
+    as_json = bool(ctx.meta.get("json"))
+    if not as_json:
+        click.echo(f"dry run: nothing was sent to {client.name}")
+        click.echo(f"  rows {rows:,}: {rows - len(rejected):,} valid, {len(rejected):,} rejected")
+        click.echo(f"  route {chosen!r}: {len(batches):,} batch(es)")
+        for number, description in enumerate(batches[:3], start=1):
+            click.echo(f"  batch {number}: {json.dumps(description, default=plain, ensure_ascii=False)[:400]}")
+    count, sample = report_errors(rejected, errors_out, quiet=as_json)
+    if as_json:
+        emit_json(
+            {
+                "dry_run": True,
+                "provider": client.name,
+                "rows": rows,
+                "valid": rows - len(rejected),
+                "rejected": count,
+                "route": chosen,
+                "batches": len(batches),
+                "first_batches": batches[:3],
+                "errors": sample,
+                "errors_file": errors_out,
+            }
+        )
+    ctx.exit(EXIT_ROW_ERRORS if count else EXIT_OK)
+
+
+def _journal_path(file: str, provider: str, given: str | None, *, resume: bool) -> Path:
+    """The journal for importing ``file`` into ``provider``: kept for --resume, else a fresh one."""
+    path = Path(given) if given is not None else Path(f"{file}.{provider}.journal")
+    if resume and not path.exists():
+        raise click.UsageError(f"--resume: there is no journal at {path} to resume")
+    if not resume:
+        for stale in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+            stale.unlink(missing_ok=True)
+    return path
+
+
+def _import(
+    ctx: click.Context,
+    client: Provider,
+    *,
+    reader: ContactReader,
+    subscriptions: list[ListSubscription],
+    route: str | None,
+    errors_out: str | None,
+    no_wait: bool,
+    journal: Path,
+) -> NoReturn:
+    as_json = bool(ctx.meta.get("json"))
+    show = show_progress(ctx)
+    started = time.monotonic()
+    sent = [0]
+    sending = Progress("sending", enabled=show)
+
+    def on_batch(job: ImportJob) -> None:
+        sent[0] = len(job.parts) or 1
+
+    job = client.import_contacts(
+        reading(reader, sending, sent), subscriptions, route=route, on_batch=on_batch, journal=journal
+    )
+    sending.update(1.0, reader.rows, f"{len(job.parts) or 1} batches sent", force=True)
+    sending.finish()
+    if no_wait:
+        count, sample = report_errors(job.local_errors, errors_out, quiet=as_json)
+        if as_json:
+            emit_json({**job_record(job), "errors": sample, "error_count": count, "errors_file": errors_out})
+        else:
+            click.echo(describe_job(job))
+            click.echo(f"  follow it with: contactsync status {job.id} --provider {client.name}")
+        ctx.exit(EXIT_ROW_ERRORS if count else EXIT_OK)
+    waiting = Progress("waiting", enabled=show)
+    try:
+        job = client.wait(job, on_progress=wait_progress(waiting))
+    finally:
+        waiting.finish()
+    seconds = time.monotonic() - started
+    if not as_json:
+        click.echo(describe_job(job, seconds))
+    count, sample = report_errors(client.import_errors(job), errors_out, quiet=as_json)
+    for done in (journal, Path(f"{journal}-wal"), Path(f"{journal}-shm")):
+        done.unlink(missing_ok=True)
+    if as_json:
+        emit_json({**job_record(job, seconds), "errors": sample, "error_count": count, "errors_file": errors_out})
+    ctx.exit(exit_code_for_job(job, count))
+
+
+@cli.command()
+@click.argument("job_id", metavar="JOB")
+@click.option("--wait", "wait", is_flag=True, help="Poll until the job finishes.")
+@click.option("--timeout-wait", type=float, default=3600, show_default=True, help="Seconds to wait with --wait.")
+@json_option
+@provider_command
+@click.pass_context
+def status(  # noqa: PLR0917 - one parameter per option
+    ctx: click.Context, spec: ProviderSpec, job_id: str, wait: bool, timeout_wait: float, as_json: bool
+) -> None:
+    """Show an import job's status (JOB as printed by `import`: ids joined by commas)."""
+    with open_client(spec) as client:
+        if wait:
+            progress = Progress("waiting", enabled=show_progress(ctx))
+            try:
+                job = client.wait(job_id, timeout=timeout_wait, on_progress=wait_progress(progress))
+            finally:
+                progress.finish()
+        else:
+            job = client.refresh(job_id)
+    if as_json:
+        emit_json(job_record(job))
+    else:
+        click.echo(describe_job(job))
+    if wait:
+        ctx.exit(exit_code_for_job(job, job.errored))
+
+
+@cli.command()
+@click.argument("job_id", metavar="JOB")
+@click.option("--output", "-o", type=click.Path(dir_okay=False), help="CSV file to write (default: standard output).")
+@provider_command
+def errors(spec: ProviderSpec, job_id: str, output: str | None) -> None:
+    """Write a finished job's row errors as CSV (rows are unknown when read by id alone)."""
+    with open_client(spec) as client:
+        target: str | TextIO = output or sys.stdout
+        count = write_errors(target, client.import_errors(job_id))
+    if output:
+        click.echo(f"{count:,} row errors written to {output}", err=True)

@@ -1,0 +1,193 @@
+"""What the commands print: tables, JSON, job summaries, row errors and progress bars."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from datetime import date, datetime
+from typing import Any, TextIO
+
+import attrs
+import click
+
+from contactsync.csvio import ContactReader, ErrorWriter
+from contactsync.model import Contact, ImportJob, ImportStatus, RowError
+
+_SHOWN_ERRORS = 10
+_JSON_ERRORS = 100
+
+
+# -- output ------------------------------------------------------------------------------
+
+
+def plain(value: Any) -> Any:
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if isinstance(value, ImportStatus):
+        return value.value
+    return str(value)
+
+
+def emit_json(value: Any) -> None:
+    click.echo(json.dumps(value, default=plain, ensure_ascii=False))
+
+
+def table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
+    """A plain text table, numbers right-aligned."""
+    body = [[_cell(v) for v in row] for row in rows]
+    widths = [max([len(h)] + [len(r[i]) for r in body]) for i, h in enumerate(headers)]
+    numeric = [
+        bool(body) and all(r[i].replace(",", "").replace(".", "").isdigit() for r in body) for i in range(len(headers))
+    ]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()]
+    lines.append("  ".join("-" * w for w in widths))
+    for row in body:
+        cells = [c.rjust(w) if numeric[i] else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths, strict=True))]
+        lines.append("  ".join(cells).rstrip())
+    return "\n".join(lines)
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        return f"{value:,.1f}"
+    if value is None:
+        return ""
+    return str(plain(value)) if not isinstance(value, str) else value
+
+
+def job_record(job: ImportJob, seconds: float | None = None) -> dict[str, Any]:
+    record: dict[str, Any] = {
+        "provider": job.provider,
+        "job_id": job.id,
+        "status": job.status.value,
+        "provider_status": job.provider_status,
+        "requested": job.requested,
+        "created": job.created,
+        "updated": job.updated,
+        "errored": job.errored,
+        "parts": len(job.parts) or 1,
+    }
+    if seconds is not None:
+        record["seconds"] = round(seconds, 3)
+    return record
+
+
+def error_record(error: RowError) -> dict[str, Any]:
+    return attrs.asdict(error)
+
+
+def describe_job(job: ImportJob, seconds: float | None = None) -> str:
+    took = f" in {seconds:.1f} s" if seconds is not None else ""
+    return (
+        f"{job.provider} job {job.id}: {job.status.value} ({job.provider_status})\n"
+        f"  requested {job.requested:,}  created {job.created:,}  updated {job.updated:,}  "
+        f"errored {job.errored:,}{took}"
+    )
+
+
+class Progress:
+    """A one-line progress bar on a terminal (rate and ETA); does nothing when disabled."""
+
+    WIDTH = 24
+
+    def __init__(self, label: str, *, enabled: bool, stream: TextIO | None = None) -> None:
+        self.label = label
+        self.enabled = enabled
+        self.stream = stream or sys.stderr
+        self.started = time.monotonic()
+        self._drawn = 0.0
+        self._width = 0
+
+    def update(self, fraction: float | None, count: int, note: str = "", *, force: bool = False) -> None:
+        """Redraw (at most ten times a second unless ``force``)."""
+        if not self.enabled:
+            return
+        now = time.monotonic()
+        if not force and now - self._drawn < 0.1:
+            return
+        self._drawn = now
+        elapsed = max(now - self.started, 1e-6)
+        rate = count / elapsed
+        if fraction is None:
+            bar, percent, eta = "-" * self.WIDTH, "   ", ""
+        else:
+            fraction = min(max(fraction, 0.0), 1.0)
+            filled = int(fraction * self.WIDTH)
+            bar = "#" * filled + "-" * (self.WIDTH - filled)
+            percent = f"{fraction * 100:3.0f}%"
+            left = elapsed * (1 - fraction) / fraction if fraction > 0 else None
+            eta = f" ETA {_clock(left)}" if left is not None and fraction < 1 else f" {_clock(elapsed)}"
+        line = f"{self.label:<10} [{bar}] {percent} {count:,} contacts {rate:,.0f}/s{eta} {note}".rstrip()
+        self.stream.write("\r" + line.ljust(self._width))
+        self.stream.flush()
+        self._width = len(line)
+
+    def finish(self) -> None:
+        """End the line."""
+        if self.enabled and self._width:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+def _clock(seconds: float) -> str:
+    minutes, secs = divmod(int(seconds), 60)
+    return f"{minutes // 60}:{minutes % 60:02d}:{secs:02d}"
+
+
+def show_progress(ctx: click.Context) -> bool:
+    return not ctx.meta.get("json") and not ctx.meta.get("quiet") and sys.stderr.isatty()
+
+
+def reading(reader: ContactReader, progress: Progress, batches: list[int]) -> Iterator[Contact | RowError]:
+    """Pass the reader's items through, drawing the reading/sending bar."""
+    for count, item in enumerate(reader, start=1):
+        if count % 256 == 0:
+            done, total = reader.progress
+            progress.update(done / total if total else None, count, f"{batches[0]} batches sent")
+        yield item
+
+
+def wait_progress(progress: Progress) -> Callable[[ImportJob], None]:
+    def show(job: ImportJob) -> None:
+        processed = job.created + job.updated + job.errored
+        parts = job.parts or (job,)
+        done_parts = sum(p.status.is_terminal for p in parts) / len(parts)
+        fraction = max(done_parts, processed / job.requested if job.requested else 0.0)
+        progress.update(fraction, processed, job.provider_status, force=job.status.is_terminal)
+
+    return show
+
+
+def report_errors(
+    errors: Iterable[RowError], errors_out: str | None, *, quiet: bool
+) -> tuple[int, list[dict[str, Any]]]:
+    """Write errors to ``errors_out`` (or show the first few); return the count and a sample."""
+    sample: list[dict[str, Any]] = []
+    count = 0
+    writer = ErrorWriter(errors_out) if errors_out else None
+    try:
+        for error in errors:
+            count += 1
+            if writer is not None:
+                writer.write(error)
+            if len(sample) < _JSON_ERRORS:
+                sample.append(error_record(error))
+            if writer is None and not quiet and count <= _SHOWN_ERRORS:
+                where = f"row {error.row}" if error.row is not None else "row ?"
+                field = f" [{error.field}]" if error.field else ""
+                click.echo(f"  {where} {error.email or ''}{field}: {error.message}", err=True)
+    finally:
+        if writer is not None:
+            writer.close()
+    if not quiet and count:
+        if writer is not None:
+            click.echo(f"{count:,} row errors written to {errors_out}", err=True)
+        elif count > _SHOWN_ERRORS:
+            click.echo(f"  ... {count - _SHOWN_ERRORS:,} more; pass --errors-out PATH for all of them", err=True)
+    return count, sample
