@@ -198,7 +198,7 @@ def step_encode(step: Step, n: int, result: Result) -> None:
         errors: list[RowError] = []
         clock = Clock()
         sink = Sink(result, clock, subscriptions[0].list_id)
-        encoded = client._encode(enumerate(generate.contacts(n), start=1), route, errors)
+        encoded = client.pipeline.encode(enumerate(generate.contacts(n), start=1), route, errors)
         for batch in batches(encoded, route.limits):
             result.contacts += len(batch)
             sink.add(payloads.payload(batch))

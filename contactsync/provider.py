@@ -1,47 +1,39 @@
 """Provider: the public API written once. A provider plugin fills in small hooks.
 
 The base class runs every operation (validation against the provider's declared
-capabilities, streaming and batching, submission, polling, aggregation, error
-reports); a subclass supplies the wire-level pieces. A hook a provider cannot
-honour keeps its default, which raises :class:`~contactsync.errors.UnsupportedAction`.
+capabilities, polling, error reports) and hands imports to the pipeline of
+:mod:`contactsync.importing` (batching, submission, recovery, aggregation); a
+subclass supplies the wire-level pieces. A hook a provider cannot honour keeps its
+default, which raises :class:`~contactsync.errors.UnsupportedAction`.
 """
 
 from __future__ import annotations
 
 import abc
-import collections
-import itertools
 import os
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, ClassVar, TypedDict
 
 import attrs
 from requests.auth import AuthBase
 from urllib3.util.retry import Retry
 
-from contactsync.batching import Batch, BatchLimits, RowIndex, batches
+from contactsync.batching import Batch, BatchLimits
 from contactsync.errors import (
-    AuthenticationError,
     ConfigurationError,
     ImportTimeout,
     InvalidInput,
-    NetworkError,
-    ProviderError,
-    RateLimited,
-    ServerError,
     UnsupportedAction,
 )
 from contactsync.http import Transport
-from contactsync.journal import BatchSpool, Journal
+from contactsync.importing import ImportPipeline, InputItem, ProgressCallback
 from contactsync.model import (
     Contact,
     ContactList,
     FieldDefinition,
     FieldType,
     ImportJob,
-    ImportStatus,
     ListSubscription,
     Membership,
     RowError,
@@ -51,23 +43,12 @@ from contactsync.model import (
 __all__ = [
     "Capabilities",
     "ImportRoute",
+    "InputItem",
     "Provider",
     "ProviderOptions",
     "ReportedError",
     "merge_extra",
 ]
-
-ProgressCallback = Callable[[ImportJob], None]
-InputItem = Contact | RowError
-"""What ``import_contacts`` takes: contacts, and rows a reader already rejected."""
-
-_FAILED_OUTRIGHT = frozenset({ImportStatus.FAILED, ImportStatus.REJECTED, ImportStatus.CANCELLED})
-_Sent = tuple[ImportJob, tuple[int, int] | None]
-"""A submitted batch: its part, and its spool reference when it may be sent again."""
-_TRANSIENT = (NetworkError, ServerError, RateLimited)
-"""Failures after which a request may or may not have been applied, or was refused for now: worth one more try."""
-_UNCERTAIN = (NetworkError, ServerError)
-"""Failures after which a request may have been applied all the same (no answer, or a server error)."""
 
 
 @attrs.frozen
@@ -151,48 +132,6 @@ def merge_extra(body: dict[str, Any], extra: Mapping[str, Any] | None) -> dict[s
     return body
 
 
-def _peek(items: Iterator[Any], count: int) -> tuple[list[Any], bool]:
-    head = list(itertools.islice(items, count))
-    return head, len(head) == count
-
-
-class _Recovery:
-    """What :meth:`Provider.wait` needs to send a failed job's batch again: the route, the spool, the journal."""
-
-    def __init__(self, route: ImportRoute, spool: BatchSpool, journal: Journal | None) -> None:
-        self.route = route
-        self.spool = spool
-        self.journal = journal
-        self.batches: dict[str, tuple[int, tuple[int, int]]] = {}
-        """Part id -> (batch number, spool reference), for the parts whose job may still fail."""
-
-    def close(self) -> None:
-        self.spool.close()
-        if self.journal is not None:
-            self.journal.close()
-
-
-def _skip_done(
-    numbered: Iterator[tuple[int, InputItem]], journal: Journal, done_to: int
-) -> Iterator[tuple[int, InputItem]]:
-    """The input after row ``done_to``, checking on the way that the rows the journal recorded are the same."""
-    recorded = journal.rows(done_to)
-    expected = next(recorded, None)
-    for row, item in numbered:
-        if row > done_to:
-            yield row, item
-            break
-        if expected is not None and expected[0] == row:
-            if isinstance(item, Contact) and item.email != expected[1]:
-                raise InvalidInput(
-                    f"the input is {item.email} here, the journal {journal.path} recorded {expected[1]}: "
-                    "resume with the input of the interrupted import",
-                    row=row,
-                )
-            expected = next(recorded, None)
-    yield from numbered
-
-
 class ProviderOptions(TypedDict, total=False):
     """The settings every provider takes besides its credentials, passed on to :class:`Provider`."""
 
@@ -234,7 +173,8 @@ class Provider(abc.ABC):
             allow_insecure=allow_insecure,
         )
         self.poll_interval = poll_interval
-        self._recoveries: dict[str, _Recovery] = {}
+        self.pipeline = ImportPipeline(self)
+        """The import pipeline this client's imports run through (see :mod:`contactsync.importing`)."""
         if concurrency < 1:
             raise ConfigurationError(f"{self.name}: concurrency must be at least 1, got {concurrency}")
         self.concurrency = concurrency
@@ -363,24 +303,6 @@ class Provider(abc.ABC):
         names = list(self.capabilities.routes)
         return names[-1] if large else names[0]
 
-    def _select_route(
-        self, numbered: Iterator[tuple[int, InputItem]], subscriptions: tuple[ListSubscription, ...], route: str | None
-    ) -> tuple[str, Iterator[tuple[int, InputItem]]]:
-        """The route (reading ahead as far as ``file_route_from`` if none is forced) and the input, intact."""
-        if route is None:
-            threshold = self.capabilities.file_route_from
-            head: list[tuple[int, InputItem]] = []
-            large = False
-            if threshold is not None:
-                head, large = _peek(numbered, threshold)
-            route = self.choose_route([item for _, item in head], large, subscriptions)
-            numbered = itertools.chain(head, numbered)
-        if route not in self.capabilities.routes:
-            raise UnsupportedAction(
-                f"{self.name} has no import route {route!r}; it has {sorted(self.capabilities.routes)}"
-            )
-        return route, numbered
-
     def import_contacts(
         self,
         contacts: Iterable[InputItem],
@@ -403,180 +325,7 @@ class Provider(abc.ABC):
         """
         subs = tuple(subscriptions)
         self.check_actions(subs)
-        record = Journal(journal) if journal is not None else None
-        try:
-            return self._import(contacts, subs, route=route, extra=extra, on_batch=on_batch, record=record)
-        except BaseException:
-            if record is not None:
-                record.close()
-            raise
-
-    def _import(
-        self,
-        contacts: Iterable[InputItem],
-        subs: tuple[ListSubscription, ...],
-        *,
-        route: str | None,
-        extra: Mapping[str, Any] | None,
-        on_batch: ProgressCallback | None,
-        record: Journal | None,
-    ) -> ImportJob:
-        numbered: Iterator[tuple[int, InputItem]] = enumerate(contacts, start=1)
-        if record is not None:
-            recorded = record.begin(self.name, subs)
-            if recorded is not None and route not in (None, recorded):
-                raise ConfigurationError(f"the journal {record.path} records an import by route {recorded!r}")
-            route = recorded or route
-        route, numbered = self._select_route(numbered, subs, route)
-        chosen = self.import_route(subs, route, extra)
-        parts: list[ImportJob] = []
-        local_errors: list[RowError] = []
-        first_number = 1
-        if record is not None:
-            record.set_route(route)
-            parts, local_errors, done_to, first_number = self._resume(record, chosen)
-            numbered = iter(()) if done_to is None else _skip_done(numbered, record, done_to)
-        recovery = _Recovery(chosen, BatchSpool(), record)
-        in_flight: collections.deque[tuple[int, Future[_Sent]]] = collections.deque()
-
-        def settle_oldest() -> None:
-            number, future = in_flight.popleft()
-            part, spooled = future.result()
-            parts.append(part)
-            if record is not None:
-                record.settled(number, part)
-            if spooled is not None:
-                recovery.batches[part.id] = (number, spooled)
-                self._recoveries[part.id] = recovery
-            if on_batch is not None:
-                on_batch(ImportJob.combine(self.name, parts, tuple(local_errors)))
-
-        try:
-            with ThreadPoolExecutor(
-                max_workers=self.concurrency, thread_name_prefix=f"contactsync-{self.name}"
-            ) as pool:
-                try:
-                    for batch in batches(
-                        self._encode(numbered, chosen, local_errors), chosen.limits, first_number=first_number
-                    ):
-                        if record is not None:
-                            record.sending(batch, local_errors)
-                        in_flight.append((batch.number, pool.submit(self._send, chosen, batch, recovery.spool)))
-                        del batch  # the worker alone holds it, so it goes once sent, indexed and spooled
-                        if len(in_flight) >= self.concurrency:
-                            settle_oldest()
-                finally:  # batches already sent are settled (and journaled) even when the input breaks off
-                    while in_flight:
-                        settle_oldest()
-        except BaseException:
-            for part_id in recovery.batches:
-                self._recoveries.pop(part_id, None)
-            recovery.close()
-            raise
-        if record is not None:
-            record.record_errors(local_errors)
-            record.finish_submitting()
-        if not recovery.batches:
-            recovery.close()
-        return ImportJob.combine(self.name, parts, tuple(local_errors))
-
-    def _resume(self, journal: Journal, route: ImportRoute) -> tuple[list[ImportJob], list[RowError], int | None, int]:
-        """What a journal says is done: (parts, rows rejected locally, last input row done or None for all, next batch).
-
-        A batch recorded as being sent, with no outcome, is sent again when the route is
-        safe to repeat; otherwise its rows are reported, since it may or may not have
-        been applied. Batches settle in order, so the unsettled ones are the last.
-        """
-        recorded = journal.batches(self.name)
-        parts = [batch.part for batch in recorded if batch.part is not None]
-        unsettled = [batch for batch in recorded if batch.part is None]
-        done = [batch for batch in recorded if batch.part is not None]
-        if unsettled and route.resubmit_safe:
-            journal.forget([batch.number for batch in unsettled])
-        else:
-            for batch in unsettled:
-                message = (
-                    f"the import stopped while batch {batch.number} was being sent to {self.name}; "
-                    "it may or may not have been applied"
-                )
-                part = ImportJob(
-                    self.name, f"unsent:{batch.number}", ImportStatus.FAILED, "Interrupted", extra={"error": message}
-                )
-                part = attrs.evolve(part, rows=batch.rows, requested=len(batch.rows))
-                journal.settled(batch.number, part)
-                parts.append(part)
-            done = recorded
-        done_to = None if journal.submitted() else (done[-1].last_row if done else 0)
-        next_number = done[-1].number + 1 if done else 1
-        return parts, journal.restore_errors(done_to), done_to, next_number
-
-    def _send(self, route: ImportRoute, batch: Batch, spool: BatchSpool) -> _Sent:
-        """Submit one batch, in a worker: its part (see :meth:`_submit_again`) and its spool reference, if kept.
-
-        The part carries the batch's row index, and a batch that may have to be sent again
-        is spooled to disk; the batch itself is then let go, so the memory an import holds
-        is bounded by the batches in flight. Authentication errors stop the import: every
-        batch would fail alike.
-        """
-        try:
-            part = route.submit(batch)
-        except AuthenticationError:
-            raise
-        except ProviderError as exc:
-            part = self._submit_again(route, batch, exc)
-        part = attrs.evolve(part, rows=batch.index(), requested=part.requested or len(batch))
-        keep = route.resubmit_safe and not part.id.startswith("unsent:")
-        return part, spool.put(batch) if keep else None
-
-    def _submit_again(self, route: ImportRoute, batch: Batch, failure: ProviderError | str) -> ImportJob:
-        """A batch whose request or job failed: sent once more when that is harmless, else a failed part.
-
-        Harmless means the route declares resubmission idempotent in result and the failure
-        was transient (no answer, 5xx, rate limit) or a job that failed as a whole: if the
-        first attempt was applied after all, the second changes nothing. The failed part
-        ("unsent:N") makes :meth:`import_errors` report every row of the batch; when an attempt
-        failed without a clear refusal, the part says so (``extra["uncertain"]``), since the
-        provider may have applied the batch all the same.
-        """
-        error = str(failure)
-        uncertain = isinstance(failure, _UNCERTAIN)
-        if route.resubmit_safe and isinstance(failure, (str, *_TRANSIENT)):
-            try:
-                part = route.submit(batch)
-            except AuthenticationError:
-                raise
-            except ProviderError as exc:
-                error = f"{exc} (sent again after: {failure})"
-                uncertain = uncertain or isinstance(exc, _UNCERTAIN)
-            else:
-                return attrs.evolve(part, extra={**part.extra, "resubmitted": error})
-        extra: dict[str, Any] = {"error": error}
-        if uncertain:
-            extra = {"error": f"{error}; the batch may have been applied all the same", "uncertain": True}
-        return ImportJob(self.name, f"unsent:{batch.number}", ImportStatus.FAILED, "NotSubmitted", extra=extra)
-
-    def _recover(self, job: ImportJob) -> ImportJob:
-        """Send again, once, the batch of each part whose job failed as a whole (no row reported)."""
-        parts = list(job.parts or (job,))
-        changed = False
-        for at, part in enumerate(parts):
-            recovery = self._recoveries.get(part.id) if part.status.is_terminal else None
-            if recovery is None:
-                continue
-            del self._recoveries[part.id]
-            number, ref = recovery.batches.pop(part.id)
-            if part.status is ImportStatus.FAILED and not part.errored:
-                reason = f"the {self.name} job {part.id} ended {part.provider_status}"
-                fresh = self._submit_again(recovery.route, recovery.spool.get(ref), reason)
-                parts[at] = attrs.evolve(fresh, rows=part.rows, requested=part.requested)
-                changed = True
-                if recovery.journal is not None:
-                    recovery.journal.settled(number, parts[at])
-            if not recovery.batches:
-                recovery.close()
-        if not changed:
-            return job
-        return ImportJob.combine(self.name, parts, job.local_errors) if job.parts else parts[0]
+        return self.pipeline.run(contacts, subs, route=route, extra=extra, on_batch=on_batch, journal=journal)
 
     def plan_import(
         self,
@@ -589,30 +338,7 @@ class Provider(abc.ABC):
         """A dry run: the route, a description of every batch, and the rows that would be rejected."""
         subs = tuple(subscriptions)
         self.check_actions(subs)
-        name, numbered = self._select_route(enumerate(contacts, start=1), subs, route)
-        chosen = self.import_route(subs, name, extra)
-        local_errors: list[RowError] = []
-        described = [chosen.describe(b) for b in batches(self._encode(numbered, chosen, local_errors), chosen.limits)]
-        return name, described, local_errors
-
-    def _encode(
-        self, items: Iterator[tuple[int, InputItem]], route: ImportRoute, local_errors: list[RowError]
-    ) -> Iterator[tuple[int, str, bytes]]:
-        encode, room = route.encode, route.limits.max_bytes - route.limits.overhead
-        for row, item in items:
-            if isinstance(item, RowError):
-                local_errors.append(item if item.row is not None else attrs.evolve(item, row=row))
-                continue
-            try:
-                encoded = encode(item)
-            except InvalidInput as exc:
-                local_errors.append(RowError(item.email, row, exc.field, exc.message))
-                continue
-            if len(encoded) > room:
-                message = f"{len(encoded)} bytes encoded, over the {route.limits.max_bytes}-byte request limit"
-                local_errors.append(RowError(item.email, row, None, message))
-                continue
-            yield row, item.email, encoded
+        return self.pipeline.plan(contacts, subs, route=route, extra=extra)
 
     def refresh(self, job: ImportJob | str) -> ImportJob:
         """One status fetch of every unfinished part; ``job`` may be a job id string."""
@@ -650,7 +376,7 @@ class Provider(abc.ABC):
         deadline = time.monotonic() + timeout
         delays = poll_delays(self.poll_interval if poll_interval is None else poll_interval)
         delay = next(delays)
-        current = self._recover(self.refresh(job))
+        current = self.pipeline.recover(self.refresh(job))
         while not current.status.is_terminal:
             if on_progress is not None:
                 on_progress(current)
@@ -660,7 +386,7 @@ class Provider(abc.ABC):
                 )
             time.sleep(delay)
             delay = next(delays)
-            current = self._recover(self.refresh(current))
+            current = self.pipeline.recover(self.refresh(current))
         if on_progress is not None:
             on_progress(current)
         return current
@@ -674,40 +400,7 @@ class Provider(abc.ABC):
         """
         if isinstance(job, str):
             job = self.refresh(job)
-        yield from job.local_errors
-        for part in job.provider_jobs:
-            if not part.status.is_terminal:
-                continue
-            traced = [self._trace(part.rows, reported) for reported in self._reported(part)]
-            yield from traced
-            if part.status in _FAILED_OUTRIGHT and part.rows is not None:
-                message = part.extra.get("error") or f"the {self.name} job {part.id} ended {part.provider_status}"
-                covered = {error.row for error in traced}
-                for position in range(len(part.rows)):
-                    row = part.rows.row_at(position)
-                    if row not in covered:
-                        yield RowError(None, row, None, message, part.provider_status)
-
-    def _reported(self, part: ImportJob) -> list[ReportedError]:
-        """A part's error report; an unsent or failed part may have none to fetch."""
-        if part.id.startswith("unsent:"):
-            return []
-        if part.status in _FAILED_OUTRIGHT:
-            try:
-                return list(self.part_errors(part))
-            except ProviderError:
-                return []
-        return list(self.part_errors(part))
-
-    @staticmethod
-    def _trace(rows: RowIndex | None, reported: ReportedError) -> RowError:
-        row = None
-        if rows is not None:
-            if reported.position is not None:
-                row = rows.row_at(reported.position)
-            elif reported.email is not None:
-                row = rows.row_of(reported.email.strip().lower())
-        return RowError(reported.email, row, reported.field, reported.message, reported.code)
+        return self.pipeline.row_errors(job)
 
     def _unsupported(self, what: str) -> UnsupportedAction:
         return UnsupportedAction(f"{self.name} does not support {what}")
