@@ -16,11 +16,14 @@ from contactsync.errors import InvalidInput
 
 __all__ = [
     "Contact",
+    "ContactEvent",
     "ContactList",
+    "EventType",
     "FieldDefinition",
     "FieldType",
     "ImportJob",
     "ImportStatus",
+    "ListMember",
     "ListSubscription",
     "Membership",
     "PropertyValue",
@@ -258,6 +261,49 @@ class Membership:
     list_id: str
     subscribed: bool
     subscribed_at: datetime | None = None
+
+
+@attrs.frozen
+class ListMember:
+    """One contact on a list, as the provider reads it back: its data and its standing on the list."""
+
+    contact: Contact
+    subscribed: bool
+    subscribed_at: datetime | None = None
+    unsubscribed_at: datetime | None = None
+
+
+class EventType(str, enum.Enum):
+    """What happened to a contact, in the one vocabulary every provider's events map onto."""
+
+    SUBSCRIBED = "subscribed"
+    """The contact (re)subscribed, to a list or to the account."""
+    UNSUBSCRIBED = "unsubscribed"
+    """The contact unsubscribed, from a list or from everything."""
+    BOUNCED = "bounced"
+    """Mail to the address bounced (the provider's own classification is in ``reason`` and ``raw``)."""
+    COMPLAINED = "complained"
+    """The recipient reported a message as spam."""
+    BLOCKED = "blocked"
+    """The provider refused to send to the address (suppressed, blocked, dropped)."""
+    UNKNOWN = "unknown"
+    """An event this library does not map; ``raw`` holds it as the provider sent it."""
+
+
+@attrs.frozen
+class ContactEvent:
+    """One change of a contact's state reported by a provider (polled or pushed by a webhook).
+
+    ``raw`` keeps the provider's own record, so nothing the mapping leaves out is lost.
+    """
+
+    provider: str
+    type: EventType = attrs.field(converter=EventType)
+    email: str | None
+    at: datetime | None
+    list_id: str | None = None
+    reason: str | None = None
+    raw: Mapping[str, Any] = attrs.field(factory=dict, converter=_freeze, repr=lambda p: repr(dict(p)))
 
 
 @attrs.frozen

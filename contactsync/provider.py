@@ -13,6 +13,7 @@ import abc
 import os
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from datetime import datetime, timezone
 from typing import Any, ClassVar, TypedDict
 
 import attrs
@@ -30,10 +31,12 @@ from contactsync.http import Transport
 from contactsync.importing import ImportPipeline, InputItem, ProgressCallback
 from contactsync.model import (
     Contact,
+    ContactEvent,
     ContactList,
     FieldDefinition,
     FieldType,
     ImportJob,
+    ListMember,
     ListSubscription,
     Membership,
     RowError,
@@ -241,11 +244,37 @@ class Provider(abc.ABC):
         """Apply already-checked subscription changes to one contact."""
         raise self._unsupported("managing subscriptions")
 
+    def members(self, list_id: str) -> Iterator[ListMember]:
+        """Every member of a list, with its data and its standing on the list, page by page."""
+        raise self._unsupported("reading a list's members")
+
+    def fetch_events(self, since: datetime, list_id: str | None) -> Iterator[ContactEvent]:
+        """The contact events recorded since ``since`` (an aware UTC datetime), of one list or all."""
+        raise self._unsupported("reading contact events")
+
+    def erase_contacts(self, emails: Sequence[str]) -> None:
+        """Delete these contacts (normalised, each once) from the account."""
+        raise self._unsupported("deleting contacts")
+
+    def delete_list(self, list_id: str) -> None:
+        """Delete a list; its contacts stay in the account."""
+        raise self._unsupported("deleting lists")
+
     # -- the public API, written once ---------------------------------------------------
 
     def lists(self) -> list[ContactList]:
         """Every list in the account."""
         return list(self.iter_lists())
+
+    def events_since(self, when: datetime, list_id: str | None = None) -> Iterator[ContactEvent]:
+        """Unsubscribes, resubscribes, bounces, complaints and blocks since ``when`` (timezone-aware)."""
+        if not isinstance(when, datetime) or when.utcoffset() is None:
+            raise InvalidInput("events_since takes a timezone-aware datetime", field="when")
+        return self.fetch_events(when.astimezone(timezone.utc), list_id)
+
+    def delete_contacts(self, emails: Iterable[str]) -> None:
+        """Erase these contacts from the account (every list included)."""
+        self.erase_contacts(list(dict.fromkeys(Contact(email).email for email in emails)))
 
     def ensure_fields(self, definitions: Iterable[FieldDefinition]) -> list[FieldDefinition]:
         """Create the fields that are missing; a field that exists with another type is an error."""
