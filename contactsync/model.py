@@ -69,7 +69,7 @@ class ImportStatus(str, enum.Enum):
         """True once the job will not change any more.
 
         ``UNKNOWN`` is not terminal: a raw status we have never seen may well be an
-        intermediate one, so :meth:`Provider.wait` keeps polling until its timeout.
+        intermediate one, so :meth:`Provider.wait <contactsync.provider.Provider.wait>` keeps polling until its timeout.
         """
         return self in _TERMINAL
 

@@ -1,6 +1,6 @@
 """Saving the sandbox's accounts to an SQLite file and loading them back, so contacts outlive a run.
 
-One row per emulator: its name and :meth:`~contactsync.sandbox.emulator.Emulator.dump`
+One row per emulator: its name and :meth:`~contactsync.sandbox.Emulator.dump`
 text. Saving replaces every row in one transaction, so a file is never half-written.
 """
 
