@@ -1,4 +1,4 @@
-"""The providers whose webhooks we read, their settings, and :func:`parse` dispatching by provider name."""
+"""The providers whose webhooks we read, their settings, and :func:`~contactsync.events.parse` dispatching by name."""
 
 from __future__ import annotations
 
@@ -28,11 +28,13 @@ FORMATS: Mapping[str, WebhookFormat] = {
     "mailjet": WebhookFormat("mailjet", mailjet.Settings, mailjet.parse, mailjet.EVENT_TYPES),
     "sendgrid": WebhookFormat("sendgrid", sendgrid.Settings, sendgrid.parse, sendgrid.EVENT_TYPES),
 }
+"""The providers whose webhooks are read, by name."""
 
 POLL_ONLY: Mapping[str, str] = {
     # reference/dotmailer.md §12: v2 has no push mechanism for contact changes.
     "dotmailer": "dotmailer pushes no webhooks for contact changes: poll with client.events_since(when)",
 }
+"""Providers that push no contact events, with what to do instead."""
 
 
 def webhook_format(provider: str) -> WebhookFormat:

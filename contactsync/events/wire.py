@@ -13,7 +13,17 @@ from typing import Any
 from contactsync.emails import normalize_email
 from contactsync.errors import InvalidEmail, InvalidInput
 
-__all__ = ["event_records", "flag", "header", "integer", "recipient", "summary", "text", "unix_time"]
+__all__ = [
+    "MILLISECONDS_FROM",
+    "event_records",
+    "flag",
+    "header",
+    "integer",
+    "recipient",
+    "summary",
+    "text",
+    "unix_time",
+]
 
 MILLISECONDS_FROM = 10**11
 """A Unix time above this is taken as milliseconds (year 5138 in seconds; 1973 in milliseconds)."""

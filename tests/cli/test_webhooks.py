@@ -139,8 +139,9 @@ def test_the_startup_record_shows_no_password(key: SigningKey) -> None:
     ids=["no provider", "two outputs", "half credentials", "key and unsigned"],
 )
 def test_contradictory_or_missing_flags_are_usage_errors(
-    run: CliRunnerCall, monkeypatch: pytest.MonkeyPatch, args: list[str], message: str
+    run: CliRunnerCall, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, args: list[str], message: str
 ) -> None:
+    monkeypatch.chdir(tmp_path)
     for variable in ("SENDGRID_WEBHOOK_PUBLIC_KEY", "MAILJET_WEBHOOK_USERNAME", "MAILJET_WEBHOOK_PASSWORD"):
         monkeypatch.delenv(variable, raising=False)
     result = run("webhooks", "serve", "--port", "0", *args)

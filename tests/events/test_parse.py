@@ -62,3 +62,15 @@ def test_every_built_in_provider_either_pushes_or_is_read_by_polling() -> None:
     from contactsync import registry
 
     assert set(registry.BUILTINS) == set(events.FORMATS) | set(events.POLL_ONLY)
+
+
+def test_the_feature_matrix_says_which_events_each_provider_pushes() -> None:
+    from contactsync import registry
+    from contactsync.features import feature_matrix
+
+    header, *rows = feature_matrix([registry.load(name) for name in ("dotmailer", "mailjet", "sendgrid")])
+    assert header == ["feature", "dotmailer", "mailjet", "sendgrid"]
+    (pushed,) = [row for row in rows if row[0] == "contact events pushed by webhook"]
+    assert pushed[1].startswith("none")
+    assert pushed[2] == "unsub, bounce, spam, blocked"
+    assert "group_unsubscribe" in pushed[3]
