@@ -30,7 +30,7 @@ def __getattr__(name: str) -> Any:
     if name == "WebhookApp":
         try:
             from contactsync.events.app import WebhookApp
-        except ImportError as exc:  # pragma: no cover - werkzeug is in every extra we test with
+        except ImportError as exc:
             from contactsync.errors import ConfigurationError
 
             raise ConfigurationError("WebhookApp needs werkzeug: pip install 'contactsync[webhooks]'") from exc

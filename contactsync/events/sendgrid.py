@@ -193,15 +193,14 @@ def parse(headers: Mapping[str, str], body: bytes | str, settings: Settings) -> 
 
 def _event(record: Mapping[str, Any], lists: Mapping[int, str]) -> ContactEvent:
     name = (text(record.get("event")) or "").strip().lower()
-    group = integer(record.get("asm_group_id"))
-    in_group = name in _GROUP_EVENTS and group is not None
+    group = integer(record.get("asm_group_id")) if name in _GROUP_EVENTS else None
     return ContactEvent(
         provider=PROVIDER,
         type=EVENT_TYPES.get(name, EventType.UNKNOWN),
         email=recipient(record.get("email")),
         at=unix_time(record.get("timestamp")),  # reference/sendgrid.md §13c: seconds, ms or numeric text
-        list_id=lists.get(group) if in_group and group is not None else None,
-        reason=_reason(name, record, group if in_group else None),
+        list_id=lists.get(group) if group is not None else None,
+        reason=_reason(name, record, group),
         raw=record,
     )
 

@@ -6,6 +6,7 @@ Shared by every provider's parser, so each holds only its own field names and ma
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from datetime import datetime, timezone
 from typing import Any
@@ -24,6 +25,8 @@ __all__ = [
     "text",
     "unix_time",
 ]
+
+_INTEGER = re.compile(r"\s*-?[0-9]+\s*")
 
 MILLISECONDS_FROM = 10**11
 """A Unix time above this is taken as milliseconds (year 5138 in seconds; 1973 in milliseconds)."""
@@ -80,8 +83,8 @@ def integer(value: object) -> int | None:
         return value
     if isinstance(value, float) and value.is_integer():
         return int(value)
-    if isinstance(value, str) and value.strip().lstrip("-").isdecimal():
-        return int(value.strip())
+    if isinstance(value, str) and _INTEGER.fullmatch(value):
+        return int(value)
     return None
 
 

@@ -168,6 +168,21 @@ class SigningKey:
         self.public_key = base64.b64encode(spki).decode("ascii")
         """The public key as SendGrid's signed-webhook settings return it: base64 DER, no PEM armour (§13d)."""
 
+    @classmethod
+    def load(cls, text: str) -> SigningKey:
+        """The key pair saved by :meth:`export`, so an emulator's public key survives a saved state."""
+        private = serialization.load_der_private_key(base64.b64decode(text), password=None)
+        if not isinstance(private, ec.EllipticCurvePrivateKey):
+            raise ValueError("not an elliptic-curve private key")
+        return cls(private)
+
+    def export(self) -> str:
+        """The private key as base64 PKCS #8 DER text, for a JSON state (never shown in a repr)."""
+        der = self._private.private_bytes(
+            serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+        return base64.b64encode(der).decode("ascii")
+
     def __repr__(self) -> str:
         return f"SigningKey(public_key={self.public_key[-12:]!r}...)"
 

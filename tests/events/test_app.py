@@ -180,3 +180,15 @@ def test_a_body_of_exactly_the_cap_is_read(url: str, signer: SigningKey) -> None
     body = b"[]" + b" " * (64 * 1024 - 2)
     response = requests.post(f"{url}/sendgrid", data=body, headers=signer.headers(body), timeout=10)
     assert (response.status_code, response.json()) == (200, {"received": 0})
+
+
+def test_refusals_and_handler_failures_log_no_secret(
+    url: str, handled: Handled, caplog: pytest.LogCaptureFixture
+) -> None:
+    body = mailjet_body([mailjet_event("unsub", "a@example.com")])
+    requests.post(url.replace("//", f"//hooks:{PASSWORD[:-1]}@") + "/mailjet", data=body, timeout=10)
+    handled.fail = True
+    requests.post(url.replace("//", f"//hooks:{PASSWORD}@") + "/mailjet", data=body, timeout=10)
+    assert "credentials do not match" in caplog.text
+    assert "handler failed" in caplog.text
+    assert PASSWORD[:-1] not in caplog.text

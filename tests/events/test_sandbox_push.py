@@ -244,3 +244,10 @@ def test_the_pushing_module_imports_neither_the_parsers_nor_the_providers() -> N
     imported = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
     imported |= {node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
     assert not any(name.startswith(("contactsync.events", "contactsync.providers")) for name in imported)
+
+
+def test_an_exported_key_pair_loads_with_the_same_public_key() -> None:
+    signer = SigningKey()
+    restored = SigningKey.load(signer.export())
+    assert restored.public_key == signer.public_key
+    assert signer.export() not in repr(restored)
