@@ -12,7 +12,7 @@ import requests
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
 from werkzeug.wrappers import Response
 
-from contactsync.errors import ConfigurationError
+from contactsync.errors import ConfigurationError, UnsupportedAction
 from contactsync.events import WebhookApp
 from contactsync.model import ContactEvent, EventType
 from contactsync.sandbox.webhooks import SigningKey, mailjet_body, mailjet_event, sendgrid_body, sendgrid_event
@@ -192,3 +192,8 @@ def test_refusals_and_handler_failures_log_no_secret(
     assert "credentials do not match" in caplog.text
     assert "handler failed" in caplog.text
     assert PASSWORD[:-1] not in caplog.text
+
+
+def test_dotmailer_cannot_be_served_since_it_pushes_nothing(handled: Handled) -> None:
+    with pytest.raises(UnsupportedAction, match="events_since"):
+        WebhookApp(handled, dotmailer={})
