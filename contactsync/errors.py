@@ -48,6 +48,14 @@ class UnsupportedAction(ContactSyncError):
     """The provider has no exact equivalent of what was asked; the message names the alternative."""
 
 
+class InvalidSignature(ContactSyncError):
+    """A webhook request that does not prove it comes from the provider: a signature that does not
+    verify, a timestamp outside the tolerance, or credentials that do not match.
+
+    The message says which check failed and never shows a secret or the credentials received.
+    """
+
+
 class ProviderError(ContactSyncError):
     """The provider answered with an error (or could not be reached).
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from contactsync.events.formats import FORMATS
 from contactsync.model import FieldType, SubscriptionAction
 from contactsync.provider import Provider
 
@@ -12,6 +13,12 @@ __all__ = ["feature_matrix"]
 
 def _yes_no(flag: bool) -> str:
     return "yes" if flag else "no"
+
+
+def _pushed(provider: str) -> str:
+    """The contact events ``provider``'s webhook pushes, by their raw names, from the parser's own table."""
+    fmt = FORMATS.get(provider)
+    return ", ".join(fmt.event_types) if fmt is not None else "none: poll ``events_since``"
 
 
 def feature_matrix(classes: Sequence[type[Provider]]) -> list[list[str]]:
@@ -51,4 +58,5 @@ def feature_matrix(classes: Sequence[type[Provider]]) -> list[list[str]]:
         ]
     )
     rows.append(["lists per import"] + [str(cls.capabilities.lists_per_import or "any") for cls in classes])
+    rows.append(["contact events pushed by webhook"] + [_pushed(cls.name) for cls in classes])
     return rows

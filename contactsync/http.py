@@ -8,7 +8,7 @@ import logging
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 import requests
 from requests.auth import AuthBase
@@ -27,7 +27,7 @@ from contactsync.errors import (
     ServerError,
 )
 
-__all__ = ["BasicAuth", "BearerAuth", "ErrorParser", "Redactor", "RateLimitRetry", "Transport"]
+__all__ = ["BasicAuth", "BearerAuth", "ErrorParser", "Redactor", "RateLimitRetry", "Transport", "without_credentials"]
 
 log = logging.getLogger("contactsync.http")
 
@@ -38,6 +38,12 @@ ErrorParser = Callable[[requests.Response], tuple[str, str | None]]
 """Reads a provider's error body: returns (message, provider error code)."""
 
 REDACTED = "[redacted]"
+
+
+def without_credentials(url: str) -> str:
+    """``url`` without the ``user:password@`` it may carry, fit for messages and logs."""
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
 
 
 class Redactor:

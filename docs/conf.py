@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import pathlib
 import sys
+from typing import Any
 
 HERE = pathlib.Path(__file__).parent
 sys.path.insert(0, str(HERE.parent))
@@ -26,7 +27,7 @@ nitpicky = True
 # The build has no network, so no intersphinx: names of the standard library and of the
 # libraries we build on are left unlinked rather than reported as broken.
 _STDLIB = "datetime|collections\\.abc|typing|os|io|csv|enum|types|pathlib|sqlite3|tomllib|concurrent\\.futures"
-_THIRD_PARTY = "werkzeug|requests|urllib3|attrs|cattrs|click|typing_extensions"
+_THIRD_PARTY = "werkzeug|requests|urllib3|attrs|cattrs|click|typing_extensions|cryptography|ec"
 _BARE = "Any|Callable|Iterator|Iterable|Mapping|Sequence|TextIO|IO|ClassVar|NoReturn|Retry|AuthBase|RequestHistory"
 nitpick_ignore_regex = [
     (r"py:.*", rf"({_STDLIB}|{_THIRD_PARTY})(\..*)?"),
@@ -37,3 +38,18 @@ _generated = HERE / "_generated"
 _generated.mkdir(exist_ok=True)
 with open(_generated / "feature-matrix.csv", "w", newline="", encoding="utf-8") as out:
     csv.writer(out).writerows(feature_matrix([registry.load(name) for name in sorted(registry.BUILTINS)]))
+
+
+def _public_name(app: Any, env: Any, node: Any, contnode: Any) -> Any:
+    """Resolve ``contactsync.Name`` (a name the package re-exports) to the module that documents it."""
+    module, _, name = node.get("reftarget", "").rpartition(".")
+    obj = getattr(contactsync, name, None) if module == "contactsync" else None
+    if obj is None or not hasattr(obj, "__qualname__"):
+        return None
+    target = f"{obj.__module__}.{obj.__qualname__}"
+    domain = env.get_domain("py")
+    return domain.resolve_xref(env, node["refdoc"], app.builder, node["reftype"], target, node, contnode)
+
+
+def setup(app: Any) -> None:
+    app.connect("missing-reference", _public_name)
