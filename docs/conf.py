@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import pathlib
 import sys
+from typing import Any
 
 HERE = pathlib.Path(__file__).parent
 sys.path.insert(0, str(HERE.parent))
@@ -37,3 +38,21 @@ _generated = HERE / "_generated"
 _generated.mkdir(exist_ok=True)
 with open(_generated / "feature-matrix.csv", "w", newline="", encoding="utf-8") as out:
     csv.writer(out).writerows(feature_matrix([registry.load(name) for name in sorted(registry.BUILTINS)]))
+
+
+def _reexported(app: Any, env: Any, node: Any, contnode: Any) -> Any:
+    """Resolve ``contactsync.Name`` (the package's re-export) to the module that defines and documents it."""
+    target = node.get("reftarget", "")
+    if node.get("refdomain") != "py" or not target.startswith("contactsync.") or target.count(".") != 1:
+        return None
+    name = target.partition(".")[2]
+    module = getattr(getattr(contactsync, name, None), "__module__", None)
+    if not module or module == "contactsync":
+        return None
+    target = f"{module}.{name}"
+    return env.get_domain("py").resolve_xref(env, node["refdoc"], app.builder, node["reftype"], target, node, contnode)
+
+
+def setup(app: Any) -> None:
+    """Sphinx's hook: resolve references to the names the package re-exports."""
+    app.connect("missing-reference", _reexported)
