@@ -9,6 +9,7 @@ from typing import Any
 
 HERE = pathlib.Path(__file__).parent
 sys.path.insert(0, str(HERE.parent))
+sys.path.insert(1, str(HERE.parent / "plugins" / "contactsync-brevo"))  # documented whether or not it is installed
 
 import contactsync  # noqa: E402
 from contactsync import registry  # noqa: E402
