@@ -327,7 +327,7 @@ class BrevoEmulator(Emulator):
             return self._fail(400, "out_of_range", f"{source} is over the 10 MB limit; use fileUrl")
         list_ids = body.get("listIds")
         new_list = body.get("newList")
-        if list_ids is None and new_list is None:
+        if not list_ids and new_list is None:
             return self._fail(400, "missing_parameter", "listIds is required unless newList is given")
         refused = self._unknown_lists(list_ids)
         if refused is not None:

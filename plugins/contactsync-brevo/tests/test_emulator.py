@@ -127,8 +127,10 @@ def test_a_semicolon_file_body_imports_its_rows(api: Api, list_id: int) -> None:
 def test_an_import_needs_exactly_one_source_and_a_list(api: Api, list_id: int) -> None:
     both = api("POST", "/v3/contacts/import", json={"jsonBody": [], "fileBody": "EMAIL\n", "listIds": [list_id]})
     no_list = api("POST", "/v3/contacts/import", json={"jsonBody": [{"email": "a@example.com"}]})
+    empty = api("POST", "/v3/contacts/import", json={"jsonBody": [{"email": "a@example.com"}], "listIds": []})
     assert (both.status_code, both.json()["code"]) == (400, "missing_parameter")
     assert (no_list.status_code, no_list.json()["code"]) == (400, "missing_parameter")
+    assert empty.status_code == 400
 
 
 def test_an_import_into_an_unknown_list_is_refused(api: Api) -> None:

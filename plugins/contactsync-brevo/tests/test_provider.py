@@ -188,6 +188,13 @@ def test_a_process_that_fails_twice_reports_every_row_with_brevos_reason(
     assert all("failed" in e.message for e in errors)
 
 
+def test_addresses_keep_their_form(client: BrevoProvider, newsletter: str) -> None:
+    rows = [Contact("  Zoë@Exämple.com "), Contact("ann@xn--exmple-cua.com"), Contact("o'brien+tag@example.com")]
+    client.wait(client.import_contacts(rows, [ListSubscription(newsletter)]))
+    assert [m.contact for m in client.members(newsletter)] == rows  # as the model normalised them
+    assert [client.get_contact(row.email) for row in rows] == rows
+
+
 def test_refresh_takes_a_job_id(client: BrevoProvider, newsletter: str) -> None:
     job = client.import_contacts([Contact("a@example.com")], [ListSubscription(newsletter)])
     assert client.wait(job.id).status is ImportStatus.COMPLETED
@@ -432,6 +439,21 @@ def test_a_bulk_addforce_lifts_the_blacklist_of_existing_contacts(
         ("out@example.com", True),
         ("new@example.com", True),
     ]
+
+
+def test_a_bulk_addforce_into_a_large_account_reads_its_rows_one_by_one(
+    client: BrevoProvider, api: Api, sandbox: Sandbox, newsletter: str
+) -> None:
+    client.wait(
+        client.import_contacts((Contact(f"c{i}@example.com") for i in range(1_200)), [ListSubscription(newsletter)])
+    )
+    api("PUT", "/v3/contacts/c7%40example.com", json={"emailBlacklisted": True})
+    sandbox.requests.clear()
+    force = [ListSubscription(newsletter, SubscriptionAction.ADD_FORCE)]
+    client.wait(client.import_contacts([Contact("c7@example.com")], force))
+    listings = [r for r in sandbox.requests if r.method == "GET" and r.path == "/brevo/v3/contacts"]
+    assert len(listings) == 1  # the first page tells the account's size; one read of the row costs less than a scan
+    assert client.get_subscriptions("c7@example.com") == [contactsync.Membership(newsletter, True)]
 
 
 def test_a_bulk_addnoforce_leaves_the_blacklist(client: BrevoProvider, api: Api, newsletter: str) -> None:
