@@ -43,6 +43,7 @@ from contactsync_brevo.translate import (
     lists_to_add,
     memberships_from_wire,
     subscribed_to,
+    with_unsent,
 )
 from contactsync_brevo.wire import (
     AttributeList,
@@ -232,18 +233,15 @@ class JsonRoute(ImportRoute):
             headers={"Content-Type": "application/json"},
             safe=True,  # resubmit_safe: the same import twice leaves Brevo as one does
         )
-        process_id = converter.structure(answer, ProcessCreated).process_id
+        process_id = str(converter.structure(answer, ProcessCreated).process_id)
+        if repeats:
+            self.provider.unsent[process_id] = len(repeats)
         self.follow_ups.after_import([batch.emails[i] for i in sent])
         extra: dict[str, Any] = {"duplicates": repeats} if repeats else {}
-        return ImportJob(
-            self.provider.name,
-            str(process_id),
-            ImportStatus.PENDING,
-            "queued",
-            requested=len(batch),
-            errored=len(repeats),
-            extra=extra,
+        part = ImportJob(
+            self.provider.name, process_id, ImportStatus.PENDING, "queued", requested=len(batch), extra=extra
         )
+        return with_unsent(part, len(repeats))
 
     def describe(self, batch: Batch) -> Mapping[str, Any]:
         sent, _ = _first_of_each_email(batch)
@@ -299,6 +297,8 @@ class BrevoProvider(Provider):
         self.global_unsubscribe = global_unsubscribe
         self.capabilities = _capabilities(global_unsubscribe)
         self._folder_lock = threading.Lock()
+        self.unsent: dict[str, int] = {}
+        """Process id -> rows of its batch this client did not send (later rows of an address), for its statuses."""
 
     # -- hooks ------------------------------------------------------------------------------
 
@@ -343,8 +343,9 @@ class BrevoProvider(Provider):
         return lists
 
     def fetch_status(self, job_id: str) -> ImportJob:
+        """The process's status, counting too the rows of its batch this client did not send."""
         data = self.transport.json("GET", f"/v3/processes/{quote(job_id, safe='')}")
-        return job_from_wire(converter.structure(data, Process))
+        return with_unsent(job_from_wire(converter.structure(data, Process)), self.unsent.get(job_id, 0))
 
     def part_errors(self, part: ImportJob) -> Iterator[ReportedError]:
         """The repeated addresses this client did not send, and the invalid emails Brevo counted.

@@ -55,6 +55,7 @@ __all__ = [
     "split_name",
     "status_of",
     "subscribed_to",
+    "with_unsent",
 ]
 
 PROVIDER = "brevo"
@@ -196,6 +197,17 @@ def job_from_wire(process: Process) -> ImportJob:
         finished_at=process.completed_at,
         extra=extra,
     )
+
+
+def with_unsent(job: ImportJob, unsent: int) -> ImportJob:
+    """A part counting ``unsent`` more rows as errored: rows of its batch the client kept back (repeated addresses).
+
+    Brevo never saw them, so its statuses do not count them; a completed part with any is COMPLETED_WITH_ERRORS.
+    """
+    if not unsent:
+        return job
+    status = ImportStatus.COMPLETED_WITH_ERRORS if job.status is ImportStatus.COMPLETED else job.status
+    return attrs.evolve(job, status=status, errored=job.errored + unsent)
 
 
 # -- attributes (fields) -------------------------------------------------------------------------

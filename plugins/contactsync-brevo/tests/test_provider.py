@@ -145,6 +145,7 @@ def test_a_later_row_of_an_address_is_an_error_naming_the_first(client: BrevoPro
         (3, "dup@example.com", "duplicate"),
     ]
     assert all("row 1" in e.message for e in errors)
+    assert (job.status, job.errored, job.requested) == (ImportStatus.COMPLETED_WITH_ERRORS, 2, 4)
     assert client.get_contact("dup@example.com") == rows[0]
 
 

@@ -31,6 +31,7 @@ from contactsync_brevo.translate import (
     property_value,
     split_name,
     status_of,
+    with_unsent,
 )
 
 BOOK = AttributeBook(
@@ -293,6 +294,14 @@ def test_a_process_reads_its_snake_case_record() -> None:
     assert job.extra["error"] == "the Brevo import failed: bad file"
     assert job.extra["duplicate_email_url"] == "https://x.example/d.csv"
     assert (job.created, job.updated) == (0, 0)  # Brevo reports neither (reference/brevo.md §3)
+
+
+def test_rows_kept_back_are_counted_and_turn_a_completion_into_one_with_errors() -> None:
+    done, failed = job_from_wire(_process("completed", invalid_emails=1)), job_from_wire(_process("failed"))
+    assert with_unsent(done, 0) is done
+    assert (with_unsent(done, 2).status, with_unsent(done, 2).errored) == (ImportStatus.COMPLETED_WITH_ERRORS, 3)
+    assert with_unsent(job_from_wire(_process("completed")), 1).status is ImportStatus.COMPLETED_WITH_ERRORS
+    assert with_unsent(failed, 1).status is ImportStatus.FAILED
 
 
 # -- fields and subscriptions --------------------------------------------------------------------------
