@@ -6,12 +6,13 @@ import base64
 import ipaddress
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import requests
 from requests.auth import AuthBase
+from typing_extensions import Self
 from urllib3.exceptions import InvalidHeader, MaxRetryError, NewConnectionError
 from urllib3.response import BaseHTTPResponse
 from urllib3.util.retry import Retry
@@ -27,7 +28,17 @@ from contactsync.errors import (
     ServerError,
 )
 
-__all__ = ["BasicAuth", "BearerAuth", "ErrorParser", "Redactor", "RateLimitRetry", "Transport", "without_credentials"]
+__all__ = [
+    "BasicAuth",
+    "BearerAuth",
+    "DEFAULT_RESET_HEADERS",
+    "ErrorParser",
+    "HeaderAuth",
+    "Redactor",
+    "RateLimitRetry",
+    "Transport",
+    "without_credentials",
+]
 
 log = logging.getLogger("contactsync.http")
 
@@ -95,15 +106,49 @@ class BearerAuth(AuthBase):
         return f"BearerAuth({REDACTED})"
 
 
+class HeaderAuth(AuthBase):
+    """A key sent in a header the provider names (Brevo's ``api-key``, for one); never shown in a repr.
+
+    Give the key to the transport's ``secrets`` too, so that it is redacted from error text.
+    """
+
+    def __init__(self, header: str, key: str) -> None:
+        self.header = header
+        self._key = key
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        request.headers[self.header] = self._key
+        return request
+
+    def __repr__(self) -> str:
+        return f"HeaderAuth({self.header!r}, {REDACTED})"
+
+
+DEFAULT_RESET_HEADERS: tuple[str, ...] = ("X-RateLimit-Reset",)
+"""The rate-limit reset header of SendGrid and dotmailer (reference/sendgrid.md §7; reference/dotmailer.md §7)."""
+
+
 class RateLimitRetry(Retry):
     """urllib3's retry policy, also honouring the rate-limit reset headers the providers send.
 
-    ``X-RateLimit-Reset`` is read as an epoch when it is larger than 1e9 and as
-    seconds otherwise (reference/sendgrid.md §7; reference/dotmailer.md §7).
+    On a 429 without ``Retry-After``, the first of ``reset_headers`` present is read as an
+    epoch when it is larger than 1e9 and as seconds otherwise. A provider with headers of
+    its own declares them (:attr:`Provider.reset_headers <contactsync.provider.Provider.reset_headers>`)
+    rather than subclassing this policy.
     """
 
     MAX_WAIT = 300.0
     RETRY_AFTER_STATUS_CODES = frozenset({413, 429, 503})
+
+    def __init__(self, *args: Any, reset_headers: Sequence[str] = DEFAULT_RESET_HEADERS, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.reset_headers = tuple(reset_headers)
+        """The headers that say when the rate limit resets, in the order they are tried."""
+
+    def new(self, **kw: Any) -> Self:
+        """A copy with ``kw`` changed (urllib3 makes one per attempt); the reset headers carry over."""
+        kw.setdefault("reset_headers", self.reset_headers)
+        return super().new(**kw)
 
     def get_retry_after(self, response: BaseHTTPResponse) -> float | None:
         try:
@@ -111,14 +156,20 @@ class RateLimitRetry(Retry):
         except InvalidHeader:
             seconds = None
         if seconds is None and response.status == 429:
-            reset = response.headers.get("X-RateLimit-Reset")
+            seconds = self._reset_seconds(response)
+        return None if seconds is None else min(max(seconds, 0.0), self.MAX_WAIT)
+
+    def _reset_seconds(self, response: BaseHTTPResponse) -> float | None:
+        """Seconds until the rate limit resets, from the first readable reset header."""
+        for header in self.reset_headers:
+            reset = response.headers.get(header)
             try:
                 value = float(reset) if reset is not None else None
             except ValueError:
                 value = None
             if value is not None:
-                seconds = value - time.time() if value > 1e9 else value
-        return None if seconds is None else min(max(seconds, 0.0), self.MAX_WAIT)
+                return value - time.time() if value > 1e9 else value
+        return None
 
     def sleep_for_retry(self, response: BaseHTTPResponse) -> bool:
         seconds = self.get_retry_after(response)
@@ -128,9 +179,12 @@ class RateLimitRetry(Retry):
         return True
 
 
-def default_retry(total: int = 5, backoff_factor: float = 0.5) -> RateLimitRetry:
+def default_retry(
+    total: int = 5, backoff_factor: float = 0.5, *, reset_headers: Sequence[str] = DEFAULT_RESET_HEADERS
+) -> RateLimitRetry:
     """The policy used unless the caller passes ``retry=``: five retries, 0.5 s doubling, jitter."""
     return RateLimitRetry(
+        reset_headers=reset_headers,
         total=total,
         backoff_factor=backoff_factor,
         backoff_jitter=backoff_factor,
@@ -167,6 +221,8 @@ class Transport:
     A request is repeated after a 5xx, a dropped connection or a timeout only when it
     is ``safe`` (by default: its method is idempotent); a 429 or a refused
     connection is always repeated, since the provider applied nothing.
+    ``reset_headers`` names the provider's rate-limit reset headers; they replace those
+    of the retry policy when it is a :class:`RateLimitRetry` (the default one, or the caller's).
     """
 
     def __init__(
@@ -181,6 +237,7 @@ class Transport:
         error_parser: ErrorParser | None = None,
         allow_insecure: bool = False,
         headers: dict[str, str] | None = None,
+        reset_headers: Sequence[str] | None = None,
     ) -> None:
         parts = urlsplit(base_url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -201,6 +258,8 @@ class Transport:
         self._prefix = parts.path.rstrip("/") + "/"
         self._auth = auth
         self._retry = retry if retry is not None else default_retry()
+        if reset_headers is not None and isinstance(self._retry, RateLimitRetry):
+            self._retry = self._retry.new(reset_headers=tuple(reset_headers))
         self._error_parser = error_parser or _plain_error
         self._session = requests.Session()
         self._session.headers["User-Agent"] = f"contactsync/{__version__}"

@@ -152,6 +152,10 @@ class Provider(abc.ABC):
     capabilities: Capabilities
     """What this provider can do; a class attribute, which an instance may narrow or widen for its configuration."""
     default_base_url: ClassVar[str]
+    reset_headers: ClassVar[tuple[str, ...] | None] = None
+    """The provider's rate-limit reset headers (e.g. ``("x-sib-ratelimit-reset",)``), when they are not
+    ``X-RateLimit-Reset``: declared as data, they are read on a 429 by the default retry policy and by a
+    :class:`~contactsync.http.RateLimitRetry` the caller passes."""
 
     def __init__(
         self,
@@ -174,6 +178,7 @@ class Provider(abc.ABC):
             retry=retry,
             error_parser=self.parse_error,
             allow_insecure=allow_insecure,
+            reset_headers=self.reset_headers,
         )
         self.poll_interval = poll_interval
         self.pipeline = ImportPipeline(self)

@@ -9,6 +9,7 @@ from typing import Any
 
 HERE = pathlib.Path(__file__).parent
 sys.path.insert(0, str(HERE.parent))
+sys.path.insert(1, str(HERE.parent / "plugins" / "contactsync-brevo"))  # documented whether or not it is installed
 
 import contactsync  # noqa: E402
 from contactsync import registry  # noqa: E402
@@ -40,16 +41,19 @@ with open(_generated / "feature-matrix.csv", "w", newline="", encoding="utf-8") 
     csv.writer(out).writerows(feature_matrix([registry.load(name) for name in sorted(registry.BUILTINS)]))
 
 
-def _public_name(app: Any, env: Any, node: Any, contnode: Any) -> Any:
-    """Resolve ``contactsync.Name`` (a name the package re-exports) to the module that documents it."""
-    module, _, name = node.get("reftarget", "").rpartition(".")
-    obj = getattr(contactsync, name, None) if module == "contactsync" else None
-    if obj is None or not hasattr(obj, "__qualname__"):
+def _reexported(app: Any, env: Any, node: Any, contnode: Any) -> Any:
+    """Resolve ``contactsync.Name`` (the package's re-export) to the module that defines and documents it."""
+    target = node.get("reftarget", "")
+    if node.get("refdomain") != "py" or not target.startswith("contactsync.") or target.count(".") != 1:
         return None
-    target = f"{obj.__module__}.{obj.__qualname__}"
-    domain = env.get_domain("py")
-    return domain.resolve_xref(env, node["refdoc"], app.builder, node["reftype"], target, node, contnode)
+    name = target.partition(".")[2]
+    module = getattr(getattr(contactsync, name, None), "__module__", None)
+    if not module or module == "contactsync":
+        return None
+    target = f"{module}.{name}"
+    return env.get_domain("py").resolve_xref(env, node["refdoc"], app.builder, node["reftype"], target, node, contnode)
 
 
 def setup(app: Any) -> None:
-    app.connect("missing-reference", _public_name)
+    """Sphinx's hook: resolve references to the names the package re-exports."""
+    app.connect("missing-reference", _reexported)
