@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import importlib
-import inspect
 import json
 import logging
 import os
@@ -21,7 +20,8 @@ import contactsync
 from contactsync import registry
 from contactsync.errors import ConfigurationError
 from contactsync.model import SubscriptionAction
-from contactsync.provider import Provider, ProviderOptions
+from contactsync.provider import Provider
+from contactsync.settings import check_settings
 
 _CREDENTIAL_FLAGS = ("api_key", "secret_key", "username", "password", "base_url")
 
@@ -128,18 +128,6 @@ def number_settings(spec: ProviderSpec) -> dict[str, float]:
     return {key: value for key, value in numbers.items() if value is not None}
 
 
-def check_settings(cls: type[Provider], settings: Mapping[str, Any]) -> None:
-    """Refuse settings the provider's constructor does not take, naming the ones it does."""
-    parameters = inspect.signature(cls.__init__).parameters
-    accepted = [n for n, p in parameters.items() if n != "self" and p.kind is not inspect.Parameter.VAR_KEYWORD]
-    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
-        accepted += list(ProviderOptions.__annotations__)  # what a provider passes on to Provider
-    unknown = sorted(set(settings) - set(accepted))
-    if unknown:
-        shown = ", ".join(unknown)
-        raise ConfigurationError(f"{cls.name} does not take {shown}; it takes: {', '.join(accepted)}")
-
-
 @contextlib.contextmanager
 def embedded_sandbox(names: Sequence[str], state: str | None = None) -> Iterator[Any]:
     """A Sandbox serving ``names`` for the length of one command; with ``state``, loaded before and saved after."""
@@ -173,18 +161,13 @@ def open_client(spec: ProviderSpec) -> Iterator[Provider]:
         raise click.UsageError("--state only applies with --sandbox (or to `contactsync sandbox`)")
     if spec.sandbox:
         chosen = {**setting_values(spec.settings), **number_settings(spec)}  # the sandbox brings the credentials
-        check_settings(registry.load(name), chosen)
+        check_settings(registry.load(name), chosen)  # before the sandbox starts; connect checks them again
         with embedded_sandbox([name], spec.state) as sandbox:
             client: Provider = sandbox.connect(name, **chosen)
             with client:
                 yield client
         return
-    settings = _settings(name, spec, config)
-    check_settings(registry.load(name), settings)
-    try:
-        client = contactsync.connect(name, **settings)
-    except TypeError as exc:
-        raise ConfigurationError(f"{name}: {exc}") from None
+    client = contactsync.connect(name, **_settings(name, spec, config))  # settings checked there
     with client:
         yield client
 

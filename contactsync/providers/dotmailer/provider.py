@@ -52,6 +52,7 @@ from contactsync.providers.dotmailer.translate import (
     unstructure,
     wire_field_name,
 )
+from contactsync.settings import check_credentials, text, whole_number
 
 __all__ = ["DISCOVERY_URL", "MAX_FILE_BYTES", "REGIONS", "DotmailerProvider"]
 
@@ -377,22 +378,21 @@ class DotmailerProvider(Provider):
             raise ConfigurationError(
                 "dotmailer needs an API user: username= and password= (or DOTMAILER_USERNAME / DOTMAILER_PASSWORD)"
             )
+        check_credentials(self.name, username=username, password=password)
         if region is not None and base_url is not None:
             raise ConfigurationError("dotmailer: pass region= or base_url=, not both")
         if region is not None:
-            if region not in REGIONS:
+            if not isinstance(region, str) or region not in REGIONS:
                 raise ConfigurationError(f"dotmailer: region must be one of {sorted(REGIONS)}, got {region!r}")
             base_url = REGIONS[region]
         self._discovery: str | None = None
         if base_url is None:
             suffix = "/v2/account-info"
-            if not discovery_url.rstrip("/").endswith(suffix):
+            if not text(self.name, "discovery_url", discovery_url).rstrip("/").endswith(suffix):
                 raise ConfigurationError(f"dotmailer: discovery_url must end with {suffix}, got {discovery_url!r}")
             base_url = discovery_url.rstrip("/")[: -len(suffix)]
             self._discovery = discovery_url
-        if max_file_bytes < 1024:
-            raise ConfigurationError("dotmailer: max_file_bytes must be at least 1024")
-        self.max_file_bytes = max_file_bytes
+        self.max_file_bytes = whole_number(self.name, "max_file_bytes", max_file_bytes, 1024, MAX_FILE_BYTES)
         super().__init__(base_url=base_url, auth=BasicAuth(username, password), secrets=[username, password], **options)
 
     # -- the endpoint --------------------------------------------------------------------

@@ -26,6 +26,7 @@ from contactsync.model import (
 from contactsync.provider import Capabilities, ImportRoute, InputItem, Provider, ProviderOptions, ReportedError
 from contactsync.providers.mailjet import errorfiles, translate, wire
 from contactsync.providers.mailjet.routes import CsvRoute, JsonRoute, PropertyTypes
+from contactsync.settings import check_credentials
 
 __all__ = ["MailjetProvider"]
 
@@ -76,9 +77,10 @@ class MailjetProvider(Provider):
             raise ConfigurationError(
                 "mailjet needs api_key and secret_key (or MJ_APIKEY_PUBLIC and MJ_APIKEY_PRIVATE in the environment)"
             )
+        check_credentials(self.name, api_key=api_key, secret_key=secret_key)
+        if region is not None and (not isinstance(region, str) or region not in self.regions):
+            raise ConfigurationError(f"mailjet has no region {region!r}; known: {', '.join(self.regions)}")
         if base_url is None:
-            if region is not None and region not in self.regions:
-                raise ConfigurationError(f"mailjet has no region {region!r}; known: {', '.join(self.regions)}")
             base_url = self.regions[region] if region is not None else self.default_base_url
         super().__init__(
             base_url=base_url,

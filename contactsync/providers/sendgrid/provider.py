@@ -65,6 +65,7 @@ from contactsync.providers.sendgrid.wire import (
     ListRecord,
     UpsertResponse,
 )
+from contactsync.settings import check_credentials, flag, whole_number
 
 __all__ = ["CsvRoute", "JsonRoute", "SendGridProvider"]
 
@@ -321,6 +322,22 @@ class CsvRoute(_SendGridRoute):
         return self.part(answer.job_id, batch)
 
 
+def _group_map(groups: object) -> dict[str, int]:
+    """``unsubscribe_groups`` checked: list ids to unsubscribe group ids (whole numbers from 1; reference §12a)."""
+    if groups is None:
+        return {}
+    if not isinstance(groups, Mapping):
+        raise ConfigurationError(
+            f"sendgrid: unsubscribe_groups must map list ids to group ids, not {type(groups).__name__}"
+        )
+    mapped = {}
+    for list_id, group in groups.items():
+        if not isinstance(list_id, (str, int)) or isinstance(list_id, bool):
+            raise ConfigurationError(f"sendgrid: unsubscribe_groups keys are list ids, not {type(list_id).__name__}")
+        mapped[str(list_id)] = whole_number("sendgrid", f"unsubscribe_groups[{str(list_id)!r}]", group, 1)
+    return mapped
+
+
 def _cells(row: bytes) -> int:
     """How many cells one encoded CSV row holds (a quote means parsing it; commas alone can be counted)."""
     if b'"' in row:
@@ -360,8 +377,11 @@ class SendGridProvider(Provider):
         key = api_key or os.environ.get("SENDGRID_API_KEY")
         if not key:
             raise ConfigurationError("sendgrid needs an API key: pass api_key= or set SENDGRID_API_KEY")
+        check_credentials(self.name, api_key=key)
         if booleans not in (None, "text", "number"):
             raise ConfigurationError(f'sendgrid: booleans must be None, "text" or "number", not {booleans!r}')
+        groups = _group_map(unsubscribe_groups)
+        unsubscribe_all = flag(self.name, "global_unsubscribe", global_unsubscribe)
         super().__init__(
             base_url=base_url or self.default_base_url,
             auth=BearerAuth(key),
@@ -369,8 +389,8 @@ class SendGridProvider(Provider):
             **options,
         )
         self.booleans: Booleans = booleans
-        self.unsubscribe_groups = {str(k): int(v) for k, v in (unsubscribe_groups or {}).items()}
-        self.global_unsubscribe = global_unsubscribe
+        self.unsubscribe_groups = groups
+        self.global_unsubscribe = unsubscribe_all
         # The actions this configuration applies exactly; an instance attribute shadowing the class default.
         self.capabilities = _capabilities(unsubscribe=bool(self.unsubscribe_groups) or global_unsubscribe)
 
