@@ -21,7 +21,7 @@ from urllib3.fields import RequestField
 from contactsync.batching import Batch, BatchLimits
 from contactsync.csvio import csv_row
 from contactsync.errors import ConfigurationError, InvalidInput, NotFound, ProviderError
-from contactsync.http import BasicAuth, Transport
+from contactsync.http import BasicAuth, Transport, path_segment
 from contactsync.model import (
     Contact,
     ContactList,
@@ -121,7 +121,11 @@ class _FileRoute(ImportRoute):
     @property
     def path(self) -> str:
         """The upload path: the plain endpoints overwrite, the others carry the merge option."""
-        base = "/v2/contacts/import" if self.book is None else f"/v2/address-books/{self.book}/contacts/import"
+        base = (
+            "/v2/contacts/import"
+            if self.book is None
+            else f"/v2/address-books/{path_segment(self.book)}/contacts/import"
+        )
         return base if self.merge == "Overwrite" else f"{base}/with-merge-option/{self.merge}"
 
     def encode(self, contact: Contact) -> bytes:
@@ -404,18 +408,38 @@ class DotmailerProvider(Provider):
         return self.transport
 
     def _discover(self, url: str) -> None:
-        """Read ``ApiEndpoint`` from account-info and move the transport there (reference/dotmailer.md §7)."""
+        """Read ``ApiEndpoint`` from account-info and move the transport there (reference/dotmailer.md §7).
+
+        The credentials go along, so only an endpoint dotdigital serves is taken: https on a
+        dotdigital (or legacy dotmailer) host on the default port, or a URL under the base URL
+        already in use (the sandbox's own, when discovery ran against a loopback sandbox).
+        """
         info = structure(self.transport.json("GET", url), wire.AccountInfo)
         endpoint = info.property("ApiEndpoint")
         if not isinstance(endpoint, str) or not endpoint.strip():
             raise ProviderError("account-info has no ApiEndpoint property", provider=self.name)
-        host = urlsplit(endpoint).hostname or ""
-        if host != urlsplit(url).hostname and not host.endswith((".dotdigital.com", ".dotmailer.com")):
-            raise ProviderError(f"account-info names an endpoint outside dotdigital: {host!r}", provider=self.name)
+        if not self._trusted_endpoint(endpoint.strip()):
+            raise ProviderError(
+                "account-info names an endpoint outside dotdigital's https hosts; no credentials are sent there",
+                provider=self.name,
+            )
         old = self.transport
         self.transport = old.with_base_url(endpoint.strip().rstrip("/"))
         old.close()
         self._discovery = None
+
+    def _trusted_endpoint(self, endpoint: str) -> bool:
+        if self.transport.is_api_url(endpoint.rstrip("/") + "/"):
+            return True
+        try:
+            parts = urlsplit(endpoint)
+            port = parts.port
+        except ValueError:
+            return False
+        host = parts.hostname or ""
+        # reference/dotmailer.md §7: *-api.dotdigital.com, and the legacy *-api.dotmailer.com hosts (S5, S6, S9)
+        dotdigital = host.endswith((".dotdigital.com", ".dotmailer.com"))
+        return parts.scheme == "https" and dotdigital and port in (None, 443) and parts.username is None
 
     @staticmethod
     def parse_error(response: Any) -> tuple[str, str | None]:
@@ -457,7 +481,7 @@ class DotmailerProvider(Provider):
 
     def raw_status(self, job_id: str) -> wire.ContactImport:
         """``GET /v2/contacts/import/{id}``, as the server wrote it."""
-        return structure(self.api().json("GET", f"/v2/contacts/import/{quote(job_id, safe='')}"), wire.ContactImport)
+        return structure(self.api().json("GET", f"/v2/contacts/import/{path_segment(job_id)}"), wire.ContactImport)
 
     def fetch_status(self, job_id: str) -> ImportJob:
         record = self.raw_status(job_id)
@@ -485,7 +509,7 @@ class DotmailerProvider(Provider):
 
     def report(self, job_id: str) -> wire.ImportReport:
         """``GET /v2/contacts/import/{id}/report``: the counts of a finished import."""
-        path = f"/v2/contacts/import/{quote(job_id, safe='')}/report"
+        path = f"/v2/contacts/import/{path_segment(job_id)}/report"
         return structure(self.api().json("GET", path), wire.ImportReport)
 
     def part_errors(self, part: ImportJob) -> Iterator[ReportedError]:
@@ -493,7 +517,7 @@ class DotmailerProvider(Provider):
         if not part.id or (part.status is ImportStatus.COMPLETED and not part.errored):
             return  # nothing was sent (every row was rejected locally), or nothing went wrong
         api = self.api()
-        response = api.request("GET", f"/v2/contacts/import/{quote(part.id, safe='')}/report-faults")
+        response = api.request("GET", f"/v2/contacts/import/{path_segment(part.id)}/report-faults")
         if response.content.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"{"):
             message, code = self.parse_error(response)  # reference/dotmailer.md §3: JSON here is an error
             raise ProviderError(message, provider=self.name, status=response.status_code, code=code)
@@ -584,25 +608,26 @@ class DotmailerProvider(Provider):
         if record is None or record.id is None:
             return []
         subscribed = record.status in (None, "Subscribed")
-        books = self._pages(f"/v2/contacts/{record.id}/address-books", wire.AddressBook)
+        books = self._pages(f"/v2/contacts/{path_segment(record.id)}/address-books", wire.AddressBook)
         return [Membership(str(book.id), subscribed) for book in books]
 
     def apply_subscriptions(self, email: str, subscriptions: tuple[ListSubscription, ...]) -> None:
         for sub in subscriptions:
-            book = self._book_id(sub.list_id)
+            book = path_segment(self._book_id(sub.list_id))
             if sub.action in (SubscriptionAction.ADD_NO_FORCE, SubscriptionAction.ADD_FORCE):
                 self._add(email, book, force=sub.action is SubscriptionAction.ADD_FORCE)
             elif sub.action is SubscriptionAction.REMOVE:
                 record = self._contact(email)
                 if record is not None and record.id is not None:
                     with contextlib.suppress(NotFound):  # not in the book: nothing to remove
-                        self.api().request("DELETE", f"/v2/address-books/{book}/contacts/{record.id}")
+                        self.api().request("DELETE", f"/v2/address-books/{book}/contacts/{path_segment(record.id)}")
             else:
                 body = {"email": email}
                 self.api().json("POST", f"/v2/address-books/{book}/contacts/unsubscribe", json=body, safe=True)
 
     def _add(self, email: str, book: str, *, force: bool) -> None:
-        """Add to a book; a suppressed contact is left (addnoforce) or resubscribed with no challenge (addforce)."""
+        """Add to a book (``book``: its id as a path segment); a suppressed contact is left (addnoforce) or
+        resubscribed with no challenge (addforce)."""
         body = unstructure(wire.ApiContact(email=email))
         for _ in range(3):
             try:

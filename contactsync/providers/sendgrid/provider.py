@@ -11,7 +11,6 @@ import os
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
-from urllib.parse import quote
 
 from typing_extensions import Unpack
 
@@ -19,7 +18,7 @@ from contactsync import jsonplan
 from contactsync.batching import Batch, BatchLimits
 from contactsync.csvio import csv_row
 from contactsync.errors import ConfigurationError, ProviderError, UnrepresentableValue, UnsupportedAction
-from contactsync.http import BearerAuth
+from contactsync.http import BearerAuth, path_segment
 from contactsync.model import (
     Contact,
     ContactList,
@@ -428,7 +427,7 @@ class SendGridProvider(Provider):
         return JsonRoute(self, subscriptions, extra)
 
     def fetch_status(self, job_id: str) -> ImportJob:
-        data = self.transport.json("GET", f"/v3/marketing/contacts/imports/{quote(job_id)}")
+        data = self.transport.json("GET", f"/v3/marketing/contacts/imports/{path_segment(job_id)}")
         return job_from_wire(converter.structure(data, JobRecord))
 
     def part_errors(self, part: ImportJob) -> Iterator[ReportedError]:
