@@ -384,3 +384,19 @@ def test_150k_contacts_become_one_aggregated_job(client: DotmailerProvider, emul
     job = client.wait(job, timeout=600, poll_interval=0.05)
     assert (job.status, job.created, job.errored, job.requested) == (ImportStatus.COMPLETED, 150_000, 0, 150_000)
     assert len(emulator.contacts(book)) == 150_000
+
+
+def test_a_control_character_on_the_xlsx_route_is_that_rows_error(
+    client: DotmailerProvider, emulator: DotmailerEmulator
+) -> None:
+    book = client.create_list("Excel")
+    contacts = [
+        Contact("ann@example.com", properties={"city": "Lyon"}),
+        Contact("bob@example.com", properties={"city": "A\x01B"}),
+        Contact("cat@example.com", name="C\x1bat"),
+    ]
+    job = finish(client, client.import_contacts(contacts, [ListSubscription(book)], route="xlsx"))
+    errors = list(client.import_errors(job))
+    assert [(e.row, e.field) for e in errors] == [(2, "city"), (3, "name")]
+    assert "control characters" in errors[0].message
+    assert {c["email"] for c in emulator.contacts(book)} == {"ann@example.com"}

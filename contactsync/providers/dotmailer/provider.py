@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import functools
 import io
 import os
 import secrets
@@ -20,7 +21,7 @@ from urllib3.fields import RequestField
 
 from contactsync.batching import Batch, BatchLimits
 from contactsync.csvio import csv_row
-from contactsync.errors import ConfigurationError, InvalidInput, NotFound, ProviderError
+from contactsync.errors import ConfigurationError, InvalidInput, NotFound, ProviderError, UnrepresentableValue
 from contactsync.http import BasicAuth, Transport, path_segment
 from contactsync.model import (
     Contact,
@@ -313,18 +314,35 @@ class XlsxRoute(_FileRoute):
     extension = ".xlsx"
     content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
+    def encode(self, contact: Contact) -> bytes:
+        """The CSV route's row, once every text is one an Excel cell can hold (no control characters)."""
+        illegal = _openpyxl().cell.cell.ILLEGAL_CHARACTERS_RE.search
+        for field, value in (("name", contact.name), *contact.properties.items()):
+            if illegal(field) or (isinstance(value, str) and illegal(value)):
+                raise UnrepresentableValue(
+                    "an Excel cell cannot hold control characters other than tab and line breaks; use route='csv'",
+                    field=field,
+                )
+        return super().encode(contact)
+
     def render(self, csv_pieces: list[bytes]) -> list[bytes]:
-        try:
-            from openpyxl import Workbook  # type: ignore[import-untyped]
-        except ImportError:  # pragma: no cover - depends on the installation
-            raise ConfigurationError("the xlsx route needs openpyxl: pip install 'contactsync[excel]'") from None
-        book = Workbook(write_only=True)
+        book = _openpyxl().Workbook(write_only=True)
         sheet = book.create_sheet("contacts")
         for row in csv.reader(io.StringIO(b"".join(csv_pieces).decode("utf-8"), newline="")):
             sheet.append(row)
         out = io.BytesIO()
         book.save(out)
         return [out.getvalue()]
+
+
+@functools.cache
+def _openpyxl() -> Any:
+    """openpyxl, which the xlsx route needs (the ``excel`` extra), imported once."""
+    try:
+        import openpyxl.cell.cell  # type: ignore[import-untyped]
+    except ImportError:  # pragma: no cover - depends on the installation
+        raise ConfigurationError("the xlsx route needs openpyxl: pip install 'contactsync[excel]'") from None
+    return openpyxl
 
 
 def _cells(row: bytes) -> int:
