@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import resource
 import signal
 import sqlite3
 import subprocess
@@ -65,3 +66,27 @@ def test_a_malformed_file_gives_one_line_and_exit_four(server: Served, tmp_path:
         f"contactsync: error: {bad}: line 2 is not valid UTF-8 (byte 0xe9 at column 20); "
         "pass --encoding (for example cp1252 or latin-1)"
     ]
+
+
+def _small_files() -> None:
+    """In the child: files may grow to 64 KiB at most, as on a disk about to fill (Python ignores SIGXFSZ)."""
+    resource.setrlimit(resource.RLIMIT_FSIZE, (64 * 1024, 64 * 1024))
+
+
+def test_a_journal_that_cannot_be_written_gives_one_line_and_exit_four(tmp_path: Path) -> None:
+    people = tmp_path / "people.csv"
+    people.write_text(
+        "email\n" + "".join(f"someone.with.a.long.address{n}@example.com\n" for n in range(5000)), encoding="utf-8"
+    )
+    result = subprocess.run(
+        [*COMMAND, "-q", "import", str(people), "--sandbox", "--provider", "mailjet", "--poll-interval", "0.01"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        preexec_fn=_small_files,
+    )
+    assert result.returncode == EXIT_INPUT, result.stderr
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("contactsync: error: cannot write the import journal")
+    assert line.endswith(f"{people}.mailjet.journal")
