@@ -170,7 +170,7 @@ def _overwrite(offset: int, data: bytes) -> Callable[[Path], None]:
     return overwrite
 
 
-DAMAGE: dict[str, Callable[[Path], None]] = {
+DAMAGE: dict[str, Callable[[Path], object]] = {
     "rows blob not 8-aligned": _edit("UPDATE batch SET rows = x'00112233445566' WHERE number = 1"),
     "rows as text": _edit("UPDATE batch SET rows = 'abc' WHERE number = 1"),
     "row and email counts differ": _edit("UPDATE batch SET emails = 'one@example.com' WHERE number = 1"),
