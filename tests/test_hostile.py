@@ -87,7 +87,6 @@ def test_a_ten_megabyte_field_is_a_typed_error_naming_the_row(tmp_path: Path) ->
     ("content", "says"),
     [
         (b"email,name\na@example.com,A\x00B\n", "line 2 contains NUL bytes"),
-        (b"email,name\nb@example.com,\xff\xfe\xfa\n", "line 2"),
         (gzip.compress(b"email\na@example.com\n")[:-9], "not a valid gzip file"),  # truncated
         (gzip.compress(b"email\n") + b"garbage", "not a valid gzip file"),
     ],

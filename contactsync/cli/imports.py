@@ -24,7 +24,7 @@ from contactsync.cli.output import (
     show_progress,
     wait_progress,
 )
-from contactsync.csvio import ContactReader, read_contacts, write_errors
+from contactsync.csvio import ContactReader, ReadLimits, read_contacts, write_errors
 from contactsync.model import FieldType, ImportJob, ListSubscription, SubscriptionAction
 from contactsync.provider import Provider
 
@@ -48,6 +48,13 @@ from contactsync.provider import Provider
     help="SQLite file recording the batches sent (default: FILE.PROVIDER.journal beside the file).",
 )
 @click.option("--resume", is_flag=True, help="Continue the interrupted import its journal records.")
+@click.option(
+    "--limit",
+    "limit_pairs",
+    multiple=True,
+    metavar="NAME=N",
+    help="Raise or lower a read limit, e.g. max_line_bytes=4194304 (see the docs' list).",
+)
 @json_option
 @provider_command
 @click.pass_context
@@ -68,6 +75,7 @@ def import_command(  # noqa: PLR0917 - one parameter per option
     errors_out: str | None,
     journal: str | None,
     resume: bool,
+    limit_pairs: tuple[str, ...],
     as_json: bool,
 ) -> None:
     """Import the contacts in FILE (.csv, .csv.gz, .xlsx) into a provider.
@@ -86,8 +94,12 @@ def import_command(  # noqa: PLR0917 - one parameter per option
                 f"{kind!r} is not one of {', '.join(t.value for t in FieldType)}", param_hint="--type"
             ) from None
     subscriptions = [ListSubscription(list_id, SubscriptionAction(action)) for list_id in lists]
-    with read_contacts(file, mapping=columns, encoding=encoding, delimiter=delimiter) as header:
+    limits = ReadLimits.from_settings(pairs(limit_pairs, "--limit"))
+    with read_contacts(file, mapping=columns, encoding=encoding, delimiter=delimiter, limits=limits) as header:
         properties = header.properties
+        if header.encoding_detected:
+            click.echo(f"contactsync: reading {file} as {header.encoding} (detected; --encoding chooses)", err=True)
+            encoding = header.encoding  # the rows are read as the header was
     with open_client(spec) as client:
         client.check_actions(subscriptions)
         if create_fields and not dry_run:
@@ -95,7 +107,9 @@ def import_command(  # noqa: PLR0917 - one parameter per option
         else:
             stored = stored_field_types(client) if properties else {}
         field_types = {**stored, **declared}
-        reader = read_contacts(file, mapping=columns, field_types=field_types, encoding=encoding, delimiter=delimiter)
+        reader = read_contacts(
+            file, mapping=columns, field_types=field_types, encoding=encoding, delimiter=delimiter, limits=limits
+        )
         with reader:
             if dry_run:
                 _dry_run(ctx, client, reader=reader, subscriptions=subscriptions, route=route, errors_out=errors_out)

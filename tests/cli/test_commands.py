@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import gzip
 import json
 from pathlib import Path
 
@@ -95,10 +96,10 @@ def test_mapping_and_types_reach_the_provider(run: CliRunnerCall, toy: Toy, tmp_
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        (b"email,name\na@example.com,Jos\xe9\n", "not valid UTF-8"),
         (b"name,phone\nAnn,1\n", "no email column"),
         (b"email\x00,name\n", "NUL bytes"),
-        ("email\na@example.com\n".encode("utf-16"), "UTF-16"),
+        (b"email\n" + b"x" * 2_000_000 + b"\n", "longer than 1,048,576 bytes"),
+        (gzip.compress(b"email\na@example.com\n")[:-9], "not a valid gzip file"),  # a .csv that is gzip, cut short
         (b"", "is empty"),
     ],
 )
