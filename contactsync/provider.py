@@ -230,6 +230,11 @@ class Provider(abc.ABC):
         """Read the provider's error body: (message, provider code). Raise ValueError if unreadable."""
         return response.reason or f"HTTP {response.status_code}", None
 
+    def check_property_name(self, name: str) -> None:  # noqa: B027 - a hook whose default accepts every name
+        """Raise :class:`~contactsync.errors.UnrepresentableValue` (``field`` the name) when the provider
+        cannot take a property of this name; the default accepts any. Lets a caller check a file's header
+        once, before sending, rather than meet the same error on every row."""
+
     @abc.abstractmethod
     def import_route(
         self, subscriptions: tuple[ListSubscription, ...], route: str, extra: Mapping[str, Any] | None

@@ -11,7 +11,7 @@ from typing import NoReturn, TextIO
 import click
 
 from contactsync.cli.app import EXIT_OK, EXIT_ROW_ERRORS, cli, exit_code_for_job
-from contactsync.cli.columns import ensure_columns, stored_field_types
+from contactsync.cli.columns import check_header, ensure_columns, stored_field_types
 from contactsync.cli.connect import ACTIONS, ProviderSpec, json_option, open_client, pairs, provider_command
 from contactsync.cli.output import (
     Progress,
@@ -102,6 +102,7 @@ def import_command(  # noqa: PLR0917 - one parameter per option
             encoding = header.encoding  # the rows are read as the header was
     with open_client(spec) as client:
         client.check_actions(subscriptions)
+        check_header(client, properties)
         if create_fields and not dry_run:
             stored = ensure_columns(client, properties, declared)
         else:

@@ -135,10 +135,7 @@ class _SendGridRoute(ImportRoute):
             kind = infer_field_type(name, value, self.provider.booleans)
             if kind is None:
                 continue
-            if not _FIELD_NAME.fullmatch(name):
-                raise UnrepresentableValue(
-                    "SendGrid field names are letters, digits and _, not starting with a digit", field=name
-                )
+            self.provider.check_property_name(name)
             self.book.add(self.provider.create_field_record(CreateField(name, kind)))
             created = True
         return created
@@ -408,6 +405,13 @@ class SendGridProvider(Provider):
                 )
 
     # -- hooks ----------------------------------------------------------------------------
+
+    def check_property_name(self, name: str) -> None:
+        """reference/sendgrid.md §4: letters, digits and ``_``, not starting with a digit, at most 100 of them."""
+        if not _FIELD_NAME.fullmatch(name):
+            raise UnrepresentableValue(
+                "SendGrid field names are letters, digits and _, not starting with a digit (at most 100)", field=name
+            )
 
     @staticmethod
     def parse_error(response: Any) -> tuple[str, str | None]:
