@@ -114,13 +114,14 @@ class Journal:
                 )
             db.execute("PRAGMA journal_mode = WAL")
             db.execute("PRAGMA synchronous = NORMAL")
-            db.executescript(_SCHEMA)
-            db.execute(f"PRAGMA user_version = {FORMAT_VERSION}")
-            if self._unwritten:
+            with _transaction(db):  # all or nothing, so an interruption cannot leave a half-made journal
+                for statement in filter(str.strip, _SCHEMA.split(";")):
+                    db.execute(statement)
+                db.execute(f"PRAGMA user_version = {FORMAT_VERSION}")
                 db.executemany(
                     "INSERT OR IGNORE INTO import_meta (key, value) VALUES (?, ?)", list(self._unwritten.items())
                 )
-                self._unwritten.clear()
+            self._unwritten.clear()
         self._db = db
         return db
 

@@ -8,6 +8,7 @@ import importlib
 import json
 import logging
 import os
+import shlex
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -182,7 +183,7 @@ def provider_command(func: Callable[..., Any]) -> Callable[..., Any]:
         click.get_current_context().meta["json"] = as_json
         return func(spec, **kwargs)
 
-    options = [
+    options: list[Callable[[Callable[..., Any]], Callable[..., Any]]] = [
         click.option("--provider", "-p", envvar="CONTACTSYNC_PROVIDER", help="Provider name (see `providers`)."),
         click.option("--api-key", help="API key (Mailjet public key, SendGrid key)."),
         click.option("--secret-key", help="Secret key (Mailjet)."),
@@ -199,6 +200,7 @@ def provider_command(func: Callable[..., Any]) -> Callable[..., Any]:
         ),
         click.option("--sandbox", is_flag=True, help="Run against an embedded sandbox for this one command."),
         click.option("--state", type=click.Path(dir_okay=False), help="With --sandbox: SQLite file keeping its state."),
+        quiet_option,
     ]
     for option in reversed(options):
         wrapper = option(wrapper)
@@ -207,6 +209,39 @@ def provider_command(func: Callable[..., Any]) -> Callable[..., Any]:
 
 def json_option(func: Callable[..., Any]) -> Callable[..., Any]:
     return click.option("--json", "as_json", is_flag=True, help="Print one machine-readable JSON result.")(func)
+
+
+def _set_quiet(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    if value:
+        ctx.meta["quiet"] = True  # meta is shared by the group's context and the command's
+
+
+def quiet_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    """``-q`` / ``--quiet`` after the command name too (``contactsync import -q ...``)."""
+    return click.option(
+        "--quiet", "-q", is_flag=True, expose_value=False, callback=_set_quiet, help="No progress bars."
+    )(func)
+
+
+_SECRET_WORDS = ("key", "secret", "password", "token", "auth")
+
+
+def follow_command(spec: ProviderSpec, name: str, *words: str) -> str:
+    """A command to paste that reaches the same account as ``spec`` (credentials left out: they come from
+    the environment or the config file), followed by ``words``."""
+    parts = ["contactsync", *words, "--provider", name]
+    for flag, value in (("--base-url", spec.base_url), ("--config", spec.config)):
+        if value is not None:
+            parts += [flag, value]
+    for setting in spec.settings:
+        key = setting.partition("=")[0].strip().lower()
+        if not any(word in key for word in _SECRET_WORDS):
+            parts += ["--setting", setting]
+    if spec.sandbox:
+        parts.append("--sandbox")
+        if spec.state is not None:
+            parts += ["--state", spec.state]
+    return shlex.join(parts)
 
 
 ACTIONS = click.Choice([a.value for a in SubscriptionAction])
