@@ -138,7 +138,7 @@ def merge_extra(body: dict[str, Any], extra: Mapping[str, Any] | None) -> dict[s
 class ProviderOptions(TypedDict, total=False):
     """The settings every provider takes besides its credentials, passed on to :class:`Provider`.
 
-    Each is checked at :func:`~contactsync.registry.connect` (see :mod:`contactsync.settings`).
+    Each is checked at :func:`~contactsync.connect` (see :mod:`contactsync.settings`).
     """
 
     timeout: float

@@ -1,6 +1,6 @@
 """Checking a provider's settings before anything is sent: their names, and the type and range of each value.
 
-:func:`~contactsync.registry.connect` and the command line run the same checks, so a
+:func:`~contactsync.connect` and the command line run the same checks, so a
 mistake gets the same :class:`~contactsync.errors.ConfigurationError` from Python and
 from the shell (where it is exit 2). A message names the setting and what it takes,
 never a credential's value.
