@@ -13,6 +13,8 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+from urllib3.util.retry import Retry
+
 from contactsync.errors import ConfigurationError
 
 __all__ = [
@@ -35,7 +37,7 @@ MAX_CONCURRENCY = 64
 
 def accepted_settings(cls: type[Any]) -> list[str]:
     """The settings a provider class takes: its constructor's keywords, plus the shared ones it passes on."""
-    from contactsync.provider import ProviderOptions
+    from contactsync.provider import ProviderOptions  # here: the provider module imports this one
 
     parameters = inspect.signature(cls.__init__).parameters
     accepted = [n for n, p in parameters.items() if n != "self" and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)]
@@ -56,8 +58,6 @@ def check_settings(cls: type[Any], settings: Mapping[str, Any]) -> None:
 
 def check_options(provider: str, options: Mapping[str, Any]) -> dict[str, Any]:
     """The shared settings of :class:`~contactsync.provider.ProviderOptions` among ``options``, checked."""
-    from urllib3.util.retry import Retry
-
     checked: dict[str, Any] = {}
     for key in ("timeout", "total_timeout", "poll_interval"):
         if key in options:

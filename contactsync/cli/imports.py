@@ -33,6 +33,7 @@ from contactsync.cli.output import (
     wait_progress,
 )
 from contactsync.csvio import ContactReader, ReadLimits, read_contacts, write_errors
+from contactsync.errors import ConfigurationError
 from contactsync.journal import Journal
 from contactsync.model import FieldType, ImportJob, ListSubscription, SubscriptionAction
 from contactsync.provider import Provider
@@ -321,11 +322,15 @@ def _finish_journal(path: Path, provider: str, job: ImportJob) -> None:
     """Remove the journal of an import that has ended, once it is seen to record this job's parts."""
     if not path.exists():
         return
-    record = Journal(path)
     try:
-        recorded = {batch.part.id for batch in record.batches(provider) if batch.part is not None}
-    finally:
-        record.close()
+        record = Journal(path)
+        try:
+            recorded = {batch.part.id for batch in record.batches(provider) if batch.part is not None}
+        finally:
+            record.close()
+    except ConfigurationError as exc:  # the job's status stands; the journal is left for its owner to judge
+        click.echo(f"contactsync: {exc}; it is kept", err=True)
+        return
     if {part.id for part in job.provider_jobs} <= recorded:
         remove_journal(path)
     else:

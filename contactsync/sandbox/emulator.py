@@ -35,11 +35,13 @@ def json_response(body: Any, status: int = 200, headers: dict[str, str] | None =
 
 
 class MalformedRequest(Exception):
-    """A request an emulator cannot read (raised by :meth:`Emulator.json_body`): answered with the provider's 400."""
+    """A request an emulator cannot read (raised by :meth:`Emulator.json_body`): answered with the provider's
+    error of ``status`` (400, or 413 for a body over the cap)."""
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, status: int = 400) -> None:
         super().__init__(message)
         self.message = message
+        self.status = status
 
 
 def _no_constant(name: str) -> Any:
@@ -242,7 +244,7 @@ class Emulator(abc.ABC):
             try:
                 return handler(request, **values)
             except MalformedRequest as exc:
-                return self.error(400, exc.message)
+                return self.error(exc.status, exc.message)
             except HTTPException as exc:  # werkzeug's own refusals while reading a body (too large, bad form data)
                 return self.error(exc.code or 400, exc.description or "the request could not be read")
             except Exception:  # a bug in an emulator: logged, and answered in the provider's shape, not as HTML
@@ -253,6 +255,8 @@ class Emulator(abc.ABC):
         """The request body as JSON (None when it is empty), or :class:`MalformedRequest` for a body that is
         not UTF-8, not JSON, nested too deep to read, or holds NaN or Infinity (which JSON does not have)."""
         data = request.get_data()
+        if len(data) >= self.max_body_bytes:  # a chunked body, cut at the cap as werkzeug read it
+            raise MalformedRequest(f"the request body is larger than {self.max_body_bytes:,} bytes", 413)
         if not data.strip():
             return None
         try:

@@ -260,7 +260,7 @@ class MailjetEmulator(Emulator):
         try:
             body = self.json_body(request)
         except MalformedRequest as exc:
-            return self.error(400, f"Invalid json input: {exc.message}")
+            return self.error(exc.status, f"Invalid json input: {exc.message}" if exc.status == 400 else exc.message)
         body = {} if body is None else body
         if not isinstance(body, dict):
             return self.error(400, f'Invalid json input: expected an object for "{resource}"')

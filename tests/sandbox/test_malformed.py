@@ -146,3 +146,20 @@ def test_a_body_over_the_cap_is_the_providers_413(sandbox: Sandbox, name: str) -
     answer = _send(sandbox, name, "POST", create[name], "a body over the cap")
     assert answer.status_code == 413
     assert set(answer.json()) == set(json.loads(sandbox.emulators[name].error(413, "x").get_data()))
+
+
+@pytest.mark.parametrize("name", EMULATORS)
+def test_a_chunked_body_over_the_cap_is_the_providers_413(sandbox: Sandbox, name: str) -> None:
+    create = {"mailjet": "/v3/REST/contactslist", "sendgrid": "/v3/marketing/lists", "dotmailer": "/v2/address-books"}
+
+    def chunks() -> Iterator[bytes]:  # no Content-Length: sent chunked, so only reading it finds its size
+        yield b'{"Name": "'
+        for _ in range(MAX_BODY_BYTES // 1_048_576 + 1):
+            yield b"y" * 1_048_576
+        yield b'"}'
+
+    options = _auth(sandbox.emulators[name].credentials())
+    headers = {"Content-Type": "application/json", **options.pop("headers", {})}
+    answer = requests.post(sandbox.base_url(name) + create[name], data=chunks(), headers=headers, timeout=30, **options)
+    assert answer.status_code == 413
+    assert set(answer.json()) == set(json.loads(sandbox.emulators[name].error(413, "x").get_data()))
