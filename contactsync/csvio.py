@@ -6,7 +6,8 @@ numbers a :class:`~contactsync.provider.Provider` assigns (1-based, header not
 counted) are the ones the reader reports. Blank lines are not rows. A problem with
 one row (bad email, a value that does not parse, a ragged row) is a ``RowError``; a
 problem with the file itself (no header, no email column, undecodable bytes, NUL
-bytes) raises :class:`~contactsync.errors.InvalidInput` naming the row.
+bytes, a limit of :class:`ReadLimits` passed) raises :class:`~contactsync.errors.InvalidInput`
+naming the row (or the line, before the first row).
 """
 
 from __future__ import annotations
@@ -16,13 +17,18 @@ import csv
 import gzip
 import importlib
 import io
+import itertools
 import os
 import re
+import zipfile
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import date, datetime, time, timezone
 from types import TracebackType
 from typing import Any, BinaryIO, TextIO, cast
+
+import attrs
+import charset_normalizer
 
 from contactsync.errors import ConfigurationError, InvalidInput
 from contactsync.model import Contact, FieldType, PropertyValue, RowError
@@ -30,6 +36,7 @@ from contactsync.model import Contact, FieldType, PropertyValue, RowError
 __all__ = [
     "EMAIL_COLUMNS",
     "ContactReader",
+    "ReadLimits",
     "ErrorWriter",
     "csv_row",
     "escape_cell",
@@ -49,10 +56,10 @@ _FALSE = frozenset({"false", "f", "no", "n", "0", "off"})
 _INTEGER = re.compile(r"[+-]?\d+").fullmatch
 _NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?").fullmatch
 _BOMS = (
-    (codecs.BOM_UTF32_LE, "UTF-32"),
-    (codecs.BOM_UTF32_BE, "UTF-32"),
-    (codecs.BOM_UTF16_LE, "UTF-16"),
-    (codecs.BOM_UTF16_BE, "UTF-16"),
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
 )
 
 Item = Contact | RowError
@@ -117,6 +124,15 @@ def _cell_text(value: Any) -> str:
     return str(value)
 
 
+class _LineProblem(Exception):
+    """A line the reader cannot take, found where the row it belongs to may not be known yet."""
+
+    def __init__(self, number: int | None, problem: str) -> None:
+        super().__init__(number, problem)
+        self.number = number
+        self.problem = problem
+
+
 class _Counter(io.RawIOBase):
     """A read-through wrapper counting the bytes consumed from the file on disk (for progress)."""
 
@@ -139,12 +155,59 @@ class _Counter(io.RawIOBase):
         super().close()
 
 
+@attrs.frozen
+class ReadLimits:
+    """How much work one file may ask of the reader; beyond a limit the file is refused.
+
+    Each bounds what a small file can make the reader do (a compressed file can hold a
+    line or a blank stretch thousands of times its size), so that reading ends within
+    seconds and a few hundred MB whatever the file holds. A file over a limit raises
+    :class:`~contactsync.errors.InvalidInput` naming the limit, and the row (or the line,
+    or the workbook part) where it was passed. Raise a limit for a file that is large by
+    design.
+    """
+
+    max_line_bytes: int = 1_048_576
+    """The longest line of a text file, in bytes (characters for UTF-16 and UTF-32): 1 MiB."""
+    max_field_chars: int = 131_072
+    """The longest cell, in characters: 128 KiB, the ``csv`` module's own default (raised when this is higher)."""
+    max_columns: int = 1_000
+    """The most columns a header may name."""
+    max_blank_lines: int = 10_000
+    """The most blank lines (or empty spreadsheet rows) in a row; blank lines are skipped, but not without end."""
+    max_shared_strings_bytes: int = 256 * 1_048_576
+    """The largest shared-strings part of a workbook, uncompressed (openpyxl holds it all in memory): 256 MiB."""
+
+    def __attrs_post_init__(self) -> None:
+        for field in attrs.fields(type(self)):
+            value = getattr(self, field.name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ConfigurationError(f"the read limit {field.name} must be a whole number from 1, got {value!r}")
+
+    @classmethod
+    def from_settings(cls, settings: Mapping[str, Any]) -> ReadLimits:
+        """Limits from ``{name: value}`` (the CLI's ``--limit NAME=VALUE``), the others at their defaults."""
+        known = [field.name for field in attrs.fields(cls)]
+        unknown = sorted(set(settings) - set(known))
+        if unknown:
+            raise ConfigurationError(f"no read limit called {', '.join(unknown)}; the limits are: {', '.join(known)}")
+        values = {}
+        for name, value in settings.items():
+            try:
+                values[name] = int(value) if isinstance(value, str) else value
+            except ValueError:
+                raise ConfigurationError(f"the read limit {name} must be a whole number, got {value!r}") from None
+        return cls(**values)
+
+
 class ContactReader:
     """An open contact file: its header checked at construction, then one item per data row.
 
     Use :func:`read_contacts` to make one. ``properties`` names the property fields
     the file provides (after ``mapping``); ``progress`` is (done, total) in bytes of
-    the file on disk (rows for Excel), for progress bars.
+    the file on disk (rows for Excel), for progress bars. ``encoding`` is the text
+    encoding the file is read with (None for a workbook), and ``encoding_detected``
+    says it was worked out from the bytes rather than given.
     """
 
     def __init__(
@@ -155,20 +218,24 @@ class ContactReader:
         field_types: Mapping[str, FieldType] | None = None,
         encoding: str | None = None,
         delimiter: str | None = None,
+        limits: ReadLimits | None = None,
     ) -> None:
         self.path = os.fspath(path)
         self.rows = 0
+        self.limits = limits or ReadLimits()
+        self.encoding: str | None = None
+        self.encoding_detected = False
         self._types = {k.lower(): FieldType(v) for k, v in (field_types or {}).items()}
         self._closers: list[Callable[[], None]] = []
         self._counter: _Counter | None = None
         self._total = 0
         self._excel_rows = 0
+        self._consumed = 0
+        """Characters of the lines the CSV parser has taken so far."""
         self._header_done = False
         try:
-            if self.path.lower().endswith((".xlsx", ".xlsm")):
-                cells = self._open_excel()
-            else:
-                cells = self._open_csv(encoding, delimiter)
+            kind = _kind_of(self.path)
+            cells = self._open_excel() if kind == "workbook" else self._open_csv(encoding, delimiter, kind == "gzip")
             try:
                 header = next(cells, None)
             except csv.Error as exc:
@@ -185,69 +252,123 @@ class ContactReader:
 
     # -- opening --------------------------------------------------------------------
 
-    def _open_csv(self, encoding: str | None, delimiter: str | None) -> Iterator[list[str]]:
+    def _open_csv(self, encoding: str | None, delimiter: str | None, gz: bool) -> Iterator[list[str]]:
+        given = encoding is not None
+        if encoding is None:
+            encoding, self.encoding_detected = self._detect(gz)
+        info = _text_codec(encoding)
+        self.encoding = info.name
         raw: BinaryIO = open(self.path, "rb")  # noqa: SIM115 - closed by close()
         self._closers.append(raw.close)
         self._total = os.fstat(raw.fileno()).st_size
         self._counter = _Counter(raw)
         stream: io.BufferedIOBase = io.BufferedReader(self._counter, buffer_size=256 * 1024)
-        if self.path.lower().endswith(".gz"):
+        if gz:
             stream = gzip.GzipFile(fileobj=stream, mode="rb")
         self._closers.insert(0, stream.close)
-        lines = self._decode(stream, encoding)
+        if self.limits.max_field_chars > csv.field_size_limit():
+            csv.field_size_limit(self.limits.max_field_chars)  # the module's limit is process-wide: only raised
+        lines = self._decode(stream, info, given=given)
         head: list[str] = []
         size = 0
-        for line in lines:
-            head.append(line)
-            size += len(line)
-            if size >= _SNIFF_BYTES:
-                break
+        deferred: _LineProblem | None = None
+        try:
+            for line in lines:
+                head.append(line)
+                size += len(line)
+                if size >= _SNIFF_BYTES:
+                    break
+        except _LineProblem as problem:  # raised when the parser gets there, once the row it is in is known
+            deferred = problem
         if delimiter is None:
             delimiter = self._sniff("".join(head))
         elif len(delimiter) != 1:
             raise InvalidInput(f"the delimiter must be one character, got {delimiter!r}")
-        return csv.reader(_chain(head, lines), delimiter=delimiter, strict=True)
+        rest = lines if deferred is None else iter(())
+        return csv.reader(self._feed(head, rest, deferred), delimiter=delimiter, strict=True)
 
-    def _decode(self, stream: io.BufferedIOBase, encoding: str | None) -> Iterator[str]:
-        """Decode line by line, so a bad byte is reported with its line; refuse binary files."""
-        name = encoding or "utf-8-sig"
+    def _feed(self, head: list[str], rest: Iterator[str], deferred: _LineProblem | None) -> Iterator[str]:
+        """The lines as the CSV parser takes them, counting their characters (see :meth:`_generate`);
+        a problem with a line becomes an InvalidInput naming it (and its row, once past the header)."""
         try:
-            info = codecs.lookup(name)
-        except LookupError:
-            raise ConfigurationError(f"unknown encoding {name!r}") from None
-        if info.name == "utf-8":
-            info = codecs.lookup("utf-8-sig")
+            for line in itertools.chain(head, rest):
+                self._consumed += len(line)
+                yield line
+            if deferred is not None:
+                raise deferred
+        except _LineProblem as problem:
+            raise self._line_error(problem.number, problem.problem) from None
+
+    def _detect(self, gz: bool) -> tuple[str, bool]:
+        """The encoding of the file's first bytes: a byte-order mark's, UTF-8 when they decode as such, else
+        charset-normalizer's guess (a tie among single-byte code pages going to cp1252, Excel's on Windows).
+
+        Returns (encoding, detected): ``detected`` is False for UTF-8, which is what is read unless told.
+        """
+        with open(self.path, "rb") as handle:
+            try:
+                sample = (gzip.GzipFile(fileobj=handle) if gz else handle).read(_SNIFF_BYTES)
+            except (gzip.BadGzipFile, EOFError, zlib.error):
+                return "utf-8-sig", False  # reading the file says what is wrong with it
+        for bom, label in _BOMS:
+            if sample.startswith(bom):
+                return label, True
+        try:  # not final: a file cut inside its last character is UTF-8 still (reading it says what is wrong)
+            codecs.getincrementaldecoder("utf-8")().decode(sample, final=False)
+        except UnicodeDecodeError:
+            pass
+        else:
+            return "utf-8-sig", False
+        guess = _guess_encoding(sample)
+        if guess is None:
+            raise InvalidInput(f"{self.path}: the text is not UTF-8 and its encoding cannot be told; pass --encoding")
+        return guess, True
+
+    def _decode(self, stream: io.BufferedIOBase, info: codecs.CodecInfo, *, given: bool) -> Iterator[str]:
+        """Decode line by line, so a bad byte is reported with its line; refuse binary files and long lines."""
+        limit = self.limits.max_line_bytes
+        label = "UTF-8" if info.name == "utf-8-sig" else info.name
         if not "a\n".encode(info.name).endswith(b"a\n"):
             # UTF-16/32 cannot be split on newline bytes: let the codec frame the text.
+            text = io.TextIOWrapper(cast(BinaryIO, stream), encoding=info.name, newline="")
+            number = 0
             try:
-                yield from io.TextIOWrapper(cast(BinaryIO, stream), encoding=info.name, newline="")
+                while line := text.readline(limit + 1):
+                    number += 1
+                    if len(line) > limit:
+                        raise _LineProblem(number, self._too_long(limit, "characters"))
+                    yield line
             except UnicodeDecodeError as exc:
-                raise self._line_error(None, f"is not valid {encoding}: {exc.reason}; check --encoding") from None
+                raise _LineProblem(None, f"is not valid {label}: {exc.reason}; check --encoding") from None
             return
         decoder = info.incrementaldecoder("strict")
         number = 0
-        for number, raw in enumerate(self._raw_lines(stream), start=1):
-            if number == 1 and encoding is None:
-                for bom, label in _BOMS:
-                    if raw.startswith(bom):
-                        raise InvalidInput(f"{self.path} is {label} text; pass --encoding {label.lower()}")
+        for number, raw in enumerate(self._raw_lines(stream, limit + 1), start=1):
+            if len(raw) > limit:
+                raise _LineProblem(number, self._too_long(limit, "bytes"))
             if b"\x00" in raw:
-                raise self._line_error(number, "contains NUL bytes: this looks like a binary file, not CSV text")
+                raise _LineProblem(number, "contains NUL bytes: this looks like a binary file, not CSV text")
             try:
-                yield decoder.decode(raw)
+                line = decoder.decode(raw)
             except UnicodeDecodeError as exc:
-                raise self._decode_error(number, raw, exc, encoding) from None
+                raise self._decode_error(number, raw, exc, label, given) from None
+            yield line
         try:
             decoder.decode(b"", final=True)
         except UnicodeDecodeError as exc:
-            raise self._decode_error(number, b"", exc, encoding) from None
+            raise self._decode_error(number, b"", exc, label, given) from None
 
-    def _raw_lines(self, stream: io.BufferedIOBase) -> Iterator[bytes]:
-        """The stream's lines; a corrupt or truncated gzip stream is the file's error, not an OSError."""
+    @staticmethod
+    def _too_long(limit: int, unit: str) -> str:
+        return f"is longer than {limit:,} {unit} (the max_line_bytes limit): this does not look like a contact file"
+
+    def _raw_lines(self, stream: io.BufferedIOBase, size: int) -> Iterator[bytes]:
+        """The stream's lines, each cut at ``size`` bytes; a corrupt or truncated gzip stream is the file's error."""
         try:
-            yield from stream
+            while line := stream.readline(size):
+                yield line
         except (gzip.BadGzipFile, EOFError, zlib.error) as exc:
-            raise self._line_error(None, f"is not a valid gzip file ({exc})") from None
+            raise _LineProblem(None, f"is not a valid gzip file ({exc})") from None
 
     def _line_error(self, number: int | None, problem: str) -> InvalidInput:
         """An error naming the line, and the data row once the header has been read."""
@@ -256,14 +377,13 @@ class ContactReader:
             return InvalidInput(f"{where} {problem}", row=self.rows + 1)
         return InvalidInput(f"{self.path}: {where} {problem}")
 
-    def _decode_error(self, number: int, raw: bytes, exc: UnicodeDecodeError, encoding: str | None) -> InvalidInput:
-        hint = "pass --encoding (for example cp1252 or latin-1)" if encoding is None else "check --encoding"
+    @staticmethod
+    def _decode_error(number: int, raw: bytes, exc: UnicodeDecodeError, label: str, given: bool) -> _LineProblem:
+        hint = "check --encoding" if given else "pass --encoding (for example cp1252 or latin-1)"
         if not raw:
-            return self._line_error(number, f"ends inside a multi-byte character; {hint}")
+            return _LineProblem(number, f"ends inside a multi-byte character; {hint}")
         bad = raw[exc.start : exc.start + 1].hex()
-        return self._line_error(
-            number, f"is not valid {encoding or 'UTF-8'} (byte 0x{bad} at column {exc.start + 1}); {hint}"
-        )
+        return _LineProblem(number, f"is not valid {label} (byte 0x{bad} at column {exc.start + 1}); {hint}")
 
     @staticmethod
     def _sniff(sample: str) -> str:
@@ -282,22 +402,88 @@ class ContactReader:
             openpyxl: Any = importlib.import_module("openpyxl")
         except ImportError:
             raise ConfigurationError("reading .xlsx files needs openpyxl: pip install 'contactsync[excel]'") from None
+        self._check_workbook()
+        handle = open(self.path, "rb")  # noqa: SIM115 - closed by close(); a file object, whatever the file's name
+        self._closers.append(handle.close)
         try:
-            book = openpyxl.load_workbook(self.path, read_only=True, data_only=True)
+            book = openpyxl.load_workbook(handle, read_only=True, data_only=True)
         except (KeyError, ValueError, OSError) as exc:
             if isinstance(exc, FileNotFoundError):
                 raise
             raise InvalidInput(f"{self.path} is not a readable .xlsx workbook: {exc}") from None
         except Exception as exc:  # zipfile.BadZipFile and openpyxl's own errors
             raise InvalidInput(f"{self.path} is not a readable .xlsx workbook: {type(exc).__name__}") from None
-        self._closers.append(book.close)
+        self._closers.insert(0, book.close)
+        if not book.worksheets:
+            raise InvalidInput(f"{self.path} has no worksheet")
         sheet = book.worksheets[0]
         self._total = int(sheet.max_row or 0)
         return self._excel_cells(sheet)
 
+    def _check_workbook(self) -> None:
+        """Refuse, before openpyxl reads it, a workbook whose shared strings or cells are beyond the limits.
+
+        A zip member's declared size bounds what reading it yields (zipfile stops there), so
+        the shared strings (which openpyxl holds in memory) are checked by size, and the
+        worksheets and shared strings are scanned for a run of text longer than a cell may be.
+        """
+        limits = self.limits
+        try:
+            archive = zipfile.ZipFile(self.path)
+        except (zipfile.BadZipFile, OSError) as exc:
+            if isinstance(exc, FileNotFoundError):
+                raise
+            raise InvalidInput(f"{self.path} is not a readable .xlsx workbook: {type(exc).__name__}") from None
+        with archive:
+            for info in archive.infolist():
+                name = info.filename
+                strings = name.lower() == "xl/sharedstrings.xml"
+                if strings and info.file_size > limits.max_shared_strings_bytes:
+                    raise InvalidInput(
+                        f"{self.path}: the workbook's shared strings take {info.file_size:,} bytes, over the "
+                        f"{limits.max_shared_strings_bytes:,}-byte max_shared_strings_bytes limit"
+                    )
+                if strings or (name.lower().startswith("xl/worksheets/") and name.lower().endswith(".xml")):
+                    self._scan_part(archive, info)
+
+    def _scan_part(self, archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> None:
+        """Refuse a workbook part holding a run of text (no ``<`` in it) longer than a cell may hold.
+
+        UTF-8 takes at most four bytes a character, so the run is measured against four times the limit.
+        """
+        bound = 4 * self.limits.max_field_chars + 1024  # room for the tag and attributes ahead of the text
+        run = 0
+        try:
+            with archive.open(info) as part:
+                while chunk := part.read(1_048_576):
+                    pieces = chunk.split(b"<")
+                    run += len(pieces[0])
+                    if len(pieces) > 1:
+                        run = max(run, max(map(len, pieces[1:-1]), default=0))
+                        if run > bound:
+                            break
+                        run = len(pieces[-1])
+                    if run > bound:
+                        break
+        except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError) as exc:
+            raise InvalidInput(f"{self.path} is not a readable .xlsx workbook: {type(exc).__name__}") from None
+        if run > bound:
+            raise InvalidInput(
+                f"{self.path}: {info.filename} holds a cell longer than {self.limits.max_field_chars:,} characters "
+                "(the max_field_chars limit)"
+            )
+
     def _excel_cells(self, sheet: Any) -> Iterator[list[str]]:
+        limit = self.limits.max_columns
+        declared = sheet.max_column  # from the sheet's dimension, which the file may overstate: capped
         width = 0
-        for values in sheet.iter_rows(values_only=True):
+        for values in sheet.iter_rows(values_only=True, max_col=None if declared is None else min(declared, limit + 1)):
+            if len(values) > limit and values[limit] is not None:
+                where = "the header" if not self._header_done else f"row {self.rows + 1}"
+                raise InvalidInput(f"{self.path}: {where} has more than {limit:,} columns (the max_columns limit)")
+            if not any(v is not None and v != "" for v in values):
+                yield []  # a blank row: counted, never converted
+                continue
             cells = [_cell_text(v) for v in values]
             width = width or len(cells)
             yield cells + [""] * (width - len(cells))
@@ -309,6 +495,11 @@ class ContactReader:
         names = [h.strip() for h in header]
         while names and not names[-1]:
             names.pop()
+        if len(names) > self.limits.max_columns:
+            raise InvalidInput(
+                f"{self.path}: the header names {len(names):,} columns, more than the {self.limits.max_columns:,} "
+                "of the max_columns limit"
+            )
         self._width = len(names)
         lowered = {n.lower(): i for i, n in enumerate(names)}
         targets: list[str | None] = list(names)
@@ -353,6 +544,9 @@ class ContactReader:
     # -- the rows -------------------------------------------------------------------
 
     def _generate(self) -> Iterator[Item]:
+        limits = self.limits
+        blank = 0
+        counted = self._consumed
         try:
             while True:
                 try:
@@ -365,8 +559,25 @@ class ContactReader:
                     return
                 self._excel_rows += 1
                 if not any(cells):
+                    blank += 1
+                    if blank > limits.max_blank_lines:
+                        raise InvalidInput(
+                            f"more than {limits.max_blank_lines:,} blank lines in a row (the max_blank_lines "
+                            "limit): this does not look like a contact file",
+                            row=self.rows + 1,
+                        )
                     continue
+                blank = 0
                 self.rows += 1
+                # A cell is no longer than the text its row was read from: only a long row is measured.
+                size, counted = self._consumed - counted, self._consumed
+                if (size > limits.max_field_chars or self._counter is None) and (
+                    max(map(len, cells)) > limits.max_field_chars
+                ):
+                    raise InvalidInput(
+                        f"a cell is longer than {limits.max_field_chars:,} characters (the max_field_chars limit)",
+                        row=self.rows,
+                    )
                 yield self._item(cells)
         finally:
             self.close()
@@ -432,9 +643,40 @@ def _find(targets: list[str | None], mapped: list[int], exact: set[str], loose: 
     return None
 
 
-def _chain(head: list[str], rest: Iterator[str]) -> Iterator[str]:
-    yield from head
-    yield from rest
+def _kind_of(path: str) -> str:
+    """``"workbook"``, ``"gzip"`` or ``"text"``, from the file's first bytes (its name when they say nothing)."""
+    with open(path, "rb") as handle:
+        magic = handle.read(4)
+    if magic == b"PK\x03\x04" or path.lower().endswith((".xlsx", ".xlsm")):
+        return "workbook"
+    if magic[:2] == b"\x1f\x8b" or path.lower().endswith(".gz"):
+        return "gzip"
+    return "text"
+
+
+def _text_codec(name: str) -> codecs.CodecInfo:
+    """The codec for a text encoding; UTF-8 skips a byte-order mark. A name that is no text encoding
+    (unknown, or a transform such as rot13 or hex) is a ConfigurationError."""
+    try:
+        info = codecs.lookup(name)
+        "a\n".encode(info.name)  # a transform codec (rot13, hex, base64) raises LookupError here
+    except (LookupError, TypeError):
+        raise ConfigurationError(f"{name!r} is not a text encoding (try utf-8, cp1252, latin-1 or utf-16)") from None
+    return codecs.lookup("utf-8-sig") if info.name == "utf-8" else info
+
+
+def _guess_encoding(sample: bytes) -> str | None:
+    """charset-normalizer's best guess for text that is not UTF-8; a tie among the least garbled readings
+    goes to cp1252 (what Excel writes on Western European Windows), since short samples often tie."""
+    matches = charset_normalizer.from_bytes(sample)
+    best = matches.best()
+    if best is None:
+        return None
+    least = min(match.chaos for match in matches)
+    for match in matches:
+        if match.chaos == least and "cp1252" in match.could_be_from_charset:
+            return "cp1252"
+    return str(best.encoding)
 
 
 def read_contacts(
@@ -444,16 +686,23 @@ def read_contacts(
     field_types: Mapping[str, FieldType] | None = None,
     encoding: str | None = None,
     delimiter: str | None = None,
+    limits: ReadLimits | None = None,
 ) -> ContactReader:
-    """Open a contact file (``.csv``, ``.csv.gz``, ``.xlsx``) and stream its rows as contacts or row errors.
+    """Open a contact file (CSV, gzipped CSV, or an ``.xlsx`` workbook) and stream its rows as contacts or row errors.
 
     ``mapping`` {column: field} renames columns (``email`` and ``name`` are the
     contact's own fields; an empty field skips the column). ``field_types``
     {field: type} parses values; other columns stay text, empty cells are left out.
-    The encoding is UTF-8 (a BOM is skipped) unless ``encoding`` is given; the
-    delimiter is sniffed among ``, ; TAB |`` unless ``delimiter`` is given.
+    What the file is comes from its first bytes (a workbook or gzip renamed ``.csv`` is
+    read as what it is). Unless ``encoding`` is given, text is read as UTF-8 when it is,
+    else in the encoding its byte-order mark names, else in the one charset-normalizer
+    detects (``encoding_detected`` on the reader says so). The delimiter is sniffed among
+    ``, ; TAB |`` unless ``delimiter`` is given. ``limits`` bounds the work a file may ask
+    for (:class:`ReadLimits`).
     """
-    return ContactReader(path, mapping=mapping, field_types=field_types, encoding=encoding, delimiter=delimiter)
+    return ContactReader(
+        path, mapping=mapping, field_types=field_types, encoding=encoding, delimiter=delimiter, limits=limits
+    )
 
 
 def csv_row(cells: list[str], terminator: str = "\r\n") -> str:

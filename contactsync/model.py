@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 import math
+import re
 from collections.abc import Mapping
 from datetime import date, datetime
 from types import MappingProxyType
@@ -150,6 +151,8 @@ def _check_properties(properties: Mapping[str, PropertyValue]) -> None:
     for name, item in properties.items():
         if not isinstance(name, str) or not name:
             raise InvalidInput(f"property names must be non-empty strings, got {name!r}", field="properties")
+        if _has_surrogate(name):
+            raise InvalidInput(f"the property name {name!r} holds a lone surrogate, which no encoding can carry")
         if not isinstance(item, _PROPERTY_TYPES):
             raise InvalidInput(
                 f"{type(item).__name__} is not a property type (str, int, float, bool, datetime, date or None)",
@@ -157,23 +160,57 @@ def _check_properties(properties: Mapping[str, PropertyValue]) -> None:
             )
         if isinstance(item, float) and not math.isfinite(item):
             raise InvalidInput(f"{item!r} cannot be sent to a provider", field=name)
+        if isinstance(item, str) and _has_surrogate(item):
+            raise InvalidInput(_SURROGATE_MESSAGE, field=name)
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]").search
+_SURROGATE_MESSAGE = "the text holds a lone surrogate (half of a UTF-16 pair), which no encoding can carry"
+
+
+def _has_surrogate(text: str) -> bool:
+    """True for text no encoding can carry: a lone surrogate, as a bad decode with surrogateescape leaves."""
+    return not text.isascii() and _SURROGATE(text) is not None
+
+
+def _plain_value(value: PropertyValue) -> PropertyValue:
+    """A value of a subclass of a property type as the type itself: numpy's float64 as a float, an IntEnum
+    member as an int, a pandas Timestamp as a datetime; the encoders then meet only the types they know."""
+    if isinstance(value, str):
+        return str.__str__(value)
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, int):
+        return int.__int__(value)
+    if isinstance(value, float):
+        return float.__float__(value)
+    if isinstance(value, datetime):
+        parts = (value.year, value.month, value.day, value.hour, value.minute, value.second, value.microsecond)
+        return datetime(*parts, tzinfo=value.tzinfo, fold=value.fold)
+    return date(value.year, value.month, value.day)
 
 
 class Shape:
     """The names of a contact's properties and the exact type of each value, in order.
 
     One object per distinct shape, made when a contact of that shape first passes its
-    checks: later contacts of the shape skip the per-value type checks (only floats
-    are checked, for being finite), and encoders key their plans on it by identity.
+    checks: later contacts of the shape skip the per-value type checks (only floats are
+    checked, for being finite, and non-ASCII text, for lone surrogates), and encoders key
+    their plans on it by identity. A shape with a value of a subclass of a property type
+    (numpy's float64) is ``coerced``: its contacts store the values as the types themselves.
     """
 
-    __slots__ = ("floats", "kinds", "names")
+    __slots__ = ("coerced", "floats", "kinds", "names", "texts")
 
     def __init__(self, names: tuple[str, ...], kinds: tuple[type, ...]) -> None:
         self.names = names
         self.kinds = kinds
-        self.floats = tuple(name for name, kind in zip(names, kinds, strict=True) if kind is float)
+        self.floats = tuple(name for name, kind in zip(names, kinds, strict=True) if issubclass(kind, float))
         """The names of the float values, whose finiteness each contact must still show."""
+        self.texts = tuple(name for name, kind in zip(names, kinds, strict=True) if issubclass(kind, str))
+        """The names of the text values, which each contact must show free of lone surrogates."""
+        self.coerced = any(kind not in _PROPERTY_TYPES for kind in kinds)
+        """True when a value is of a subclass of a property type, to be stored as the type itself."""
 
     def __repr__(self) -> str:
         return f"Shape({dict(zip(self.names, (k.__name__ for k in self.kinds), strict=True))!r})"
@@ -192,9 +229,8 @@ def _new_shape(key: tuple[tuple[str, ...], tuple[type, ...]], properties: Mappin
     return shape
 
 
-def _freeze(properties: Mapping[str, PropertyValue] | None) -> MappingProxyType[str, PropertyValue]:
-    if isinstance(properties, MappingProxyType):
-        return properties
+def _freeze(properties: Mapping[str, Any] | None) -> MappingProxyType[str, Any]:
+    """A read-only copy: a mapping proxy given in is copied too, since its owner can still change what it shows."""
     return MappingProxyType(dict(properties or {}))
 
 
@@ -216,8 +252,13 @@ class Contact:
         self, email: str, name: str | None = None, properties: Mapping[str, PropertyValue] | None = None
     ) -> None:
         address = normalize_email(email)
-        if name is not None and not isinstance(name, str):
-            raise InvalidInput(f"the name must be a string, got {type(name).__name__}", field="name")
+        if name is not None:
+            if not isinstance(name, str):
+                raise InvalidInput(f"the name must be a string, got {type(name).__name__}", field="name")
+            if not name.isascii() and _SURROGATE(name):
+                raise InvalidInput(_SURROGATE_MESSAGE, field="name")
+            if type(name) is not str:
+                name = str.__str__(name)
         if type(properties) is dict:
             plain: Mapping[str, PropertyValue] = properties.copy()
             frozen = MappingProxyType(plain)
@@ -231,6 +272,15 @@ class Contact:
             for prop in shape.floats:
                 if not math.isfinite(plain[prop]):  # type: ignore[arg-type]
                     _check_properties(frozen)
+            for prop in shape.texts:
+                text = plain[prop]
+                if not text.isascii() and _SURROGATE(text):  # type: ignore[union-attr, arg-type]
+                    raise InvalidInput(_SURROGATE_MESSAGE, field=prop)
+        if shape.coerced:
+            plain = {prop: _plain_value(value) for prop, value in plain.items()}
+            frozen = MappingProxyType(plain)
+            key = (tuple(plain), tuple(map(type, plain.values())))
+            shape = _SHAPES.get(key) or _new_shape(key, frozen)
         _set_email(self, address)
         _set_name(self, name)
         _set_properties(self, frozen)

@@ -22,12 +22,11 @@ from urllib3.util.retry import Retry
 
 from contactsync.batching import Batch, BatchLimits
 from contactsync.errors import (
-    ConfigurationError,
     ImportTimeout,
     InvalidInput,
     UnsupportedAction,
 )
-from contactsync.http import Transport
+from contactsync.http import DEFAULT_MAX_RETRY_WAIT, DEFAULT_TOTAL_TIMEOUT, Transport
 from contactsync.importing import ImportPipeline, InputItem, ProgressCallback
 from contactsync.model import (
     Contact,
@@ -42,6 +41,7 @@ from contactsync.model import (
     RowError,
     SubscriptionAction,
 )
+from contactsync.settings import check_credentials, check_options
 
 __all__ = [
     "Capabilities",
@@ -136,13 +136,25 @@ def merge_extra(body: dict[str, Any], extra: Mapping[str, Any] | None) -> dict[s
 
 
 class ProviderOptions(TypedDict, total=False):
-    """The settings every provider takes besides its credentials, passed on to :class:`Provider`."""
+    """The settings every provider takes besides its credentials, passed on to :class:`Provider`.
+
+    Each is checked at :func:`~contactsync.connect` (see :mod:`contactsync.settings`).
+    """
 
     timeout: float
+    """Seconds to connect, and to wait for each answer and its whole body (default 60)."""
+    total_timeout: float
+    """Seconds one call may take, every retry and wait included (default 600)."""
+    max_retry_wait: float
+    """The longest wait a provider may ask for before a call fails with ``RateLimited`` (default 60 s)."""
     retry: Retry | None
+    """The urllib3 retry policy (default: five retries with backoff)."""
     poll_interval: float
+    """The first pause between status polls in ``wait`` (default 2 s)."""
     allow_insecure: bool
+    """Allow plain http to a host that is not loopback (default off)."""
     concurrency: int
+    """Batches in flight at once, 1 to 64 (default 2)."""
 
 
 class Provider(abc.ABC):
@@ -168,24 +180,40 @@ class Provider(abc.ABC):
         poll_interval: float = 2.0,
         allow_insecure: bool = False,
         concurrency: int = 2,
+        total_timeout: float = DEFAULT_TOTAL_TIMEOUT,
+        max_retry_wait: float = DEFAULT_MAX_RETRY_WAIT,
     ) -> None:
+        options = check_options(
+            self.name,
+            {
+                "timeout": timeout,
+                "total_timeout": total_timeout,
+                "max_retry_wait": max_retry_wait,
+                "retry": retry,
+                "poll_interval": poll_interval,
+                "allow_insecure": allow_insecure,
+                "concurrency": concurrency,
+            },
+        )
+        for secret in secrets:
+            check_credentials(self.name, credential=secret)
         self.transport = Transport(
             self.name,
             base_url,
             auth=auth,
             secrets=secrets,
-            timeout=timeout,
+            timeout=options["timeout"],
+            total_timeout=options["total_timeout"],
+            max_retry_wait=options["max_retry_wait"],
             retry=retry,
             error_parser=self.parse_error,
-            allow_insecure=allow_insecure,
+            allow_insecure=options["allow_insecure"],
             reset_headers=self.reset_headers,
         )
-        self.poll_interval = poll_interval
+        self.poll_interval: float = options["poll_interval"]
         self.pipeline = ImportPipeline(self)
         """The import pipeline this client's imports run through (see :mod:`contactsync.importing`)."""
-        if concurrency < 1:
-            raise ConfigurationError(f"{self.name}: concurrency must be at least 1, got {concurrency}")
-        self.concurrency = concurrency
+        self.concurrency: int = options["concurrency"]
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.transport.base_url}>"
@@ -206,6 +234,11 @@ class Provider(abc.ABC):
     def parse_error(response: Any) -> tuple[str, str | None]:
         """Read the provider's error body: (message, provider code). Raise ValueError if unreadable."""
         return response.reason or f"HTTP {response.status_code}", None
+
+    def check_property_name(self, name: str) -> None:  # noqa: B027 - a hook whose default accepts every name
+        """Raise :class:`~contactsync.errors.UnrepresentableValue` (``field`` the name) when the provider
+        cannot take a property of this name; the default accepts any. Lets a caller check a file's header
+        once, before sending, rather than meet the same error on every row."""
 
     @abc.abstractmethod
     def import_route(

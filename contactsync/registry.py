@@ -15,6 +15,7 @@ from typing import Any
 
 from contactsync.errors import ConfigurationError, PluginError
 from contactsync.provider import Provider
+from contactsync.settings import check_settings
 
 __all__ = ["BUILTINS", "ENTRY_POINT_GROUP", "connect", "load", "problems", "providers", "register"]
 
@@ -113,7 +114,14 @@ def problems() -> dict[str, str]:
 
 
 def connect(name: str, **settings: Any) -> Provider:
-    """A client for provider ``name``; ``settings`` go to its constructor (credentials, base_url...)."""
+    """A client for provider ``name``; ``settings`` go to its constructor (credentials, base_url...).
+
+    A setting the provider does not take, or a shared setting with a bad value, raises
+    :class:`~contactsync.errors.ConfigurationError` naming it (and, for an unknown one,
+    every setting the provider takes) before the constructor runs.
+    """
+    cls = load(name)
     if "base_url" not in settings and (env := os.environ.get(f"CONTACTSYNC_{name.upper()}_BASE_URL")):
         settings["base_url"] = env
-    return load(name)(**settings)
+    check_settings(cls, settings)
+    return cls(**settings)

@@ -23,7 +23,7 @@ from contactsync.errors import (
     RateLimited,
     ServerError,
 )
-from contactsync.http import BasicAuth, BearerAuth, RateLimitRetry, Transport, default_retry
+from contactsync.http import BasicAuth, BearerAuth, Transport, default_retry
 from contactsync.sandbox import Emulator, Sandbox, json_response
 
 SECRET = "sk-very-secret-0042"
@@ -66,7 +66,17 @@ class ScriptEmulator(Emulator):
             time.sleep(delay)
         if body == "echo-auth":
             body = {"message": f"you sent {request.headers.get('Authorization')}"}
+        if body == "trickle":  # one byte every half second, for half a minute
+            return Response(_trickle(60, 0.5), status=status, headers=headers, content_type="application/json")
+        if body == "not json":
+            return Response("<html>oops</html>", status=status, headers=headers, content_type="text/html")
         return json_response(body, status, headers)
+
+
+def _trickle(count: int, pause: float) -> Iterator[bytes]:
+    for _ in range(count):
+        time.sleep(pause)
+        yield b" "
 
 
 @pytest.fixture
@@ -139,7 +149,7 @@ def test_exhausted_rate_limit_raises_with_retry_after(server: tuple[ScriptEmulat
 
 @pytest.mark.parametrize(
     ("reset", "expected"),
-    [("30", 30.0), ("epoch+60", 60.0), ("junk", None), ("100000", RateLimitRetry.MAX_WAIT)],
+    [("30", 30.0), ("epoch+60", 60.0), ("junk", None), ("100000", 100000.0)],
 )
 def test_reset_header_is_read_as_seconds_or_epoch(reset: str, expected: float | None) -> None:
     if reset == "epoch+60":
@@ -238,3 +248,65 @@ def test_refused_connection_is_retried_even_for_post() -> None:
     with pytest.raises(NetworkError, match="retries exhausted"):
         transport.json("POST", "/things", json={})
     assert time.monotonic() - started >= 0.1  # it backed off before giving up
+
+
+def test_a_wait_beyond_max_retry_wait_fails_fast_with_rate_limited(server: tuple[ScriptEmulator, str]) -> None:
+    emulator, url = server
+    emulator.script = [(429, {"Retry-After": "7200"}, {"message": "come back later"}, 0.0)]
+    started = time.monotonic()
+    with pytest.raises(RateLimited) as caught:
+        _transport(url, max_retry_wait=30).json("GET", "/things")
+    assert time.monotonic() - started < 2
+    assert caught.value.retry_after == 7200
+    assert len(emulator.received) == 1
+
+
+def test_a_wait_within_max_retry_wait_is_slept(server: tuple[ScriptEmulator, str]) -> None:
+    emulator, url = server
+    emulator.script = [(429, {"Retry-After": "1"}, {"message": "slow"}, 0.0)]
+    started = time.monotonic()
+    assert _transport(url, max_retry_wait=1).json("GET", "/things") == {"ok": True}
+    assert time.monotonic() - started >= 0.9
+
+
+def test_an_answer_trickled_a_byte_at_a_time_is_cut_off_at_the_timeout(server: tuple[ScriptEmulator, str]) -> None:
+    emulator, url = server
+    emulator.script = [(200, {}, "trickle", 0.0)]
+    started = time.monotonic()
+    with pytest.raises(NetworkError, match="still arriving"):
+        _transport(url, timeout=1, retry=default_retry(total=0)).json("GET", "/things")
+    assert time.monotonic() - started < 3  # one timeout, and one byte's wait past it at most
+
+
+def test_retries_and_waits_stop_at_the_total_timeout(server: tuple[ScriptEmulator, str]) -> None:
+    emulator, url = server
+    emulator.script = [(503, {"Retry-After": "1"}, {"message": "busy"}, 0.0)] * 10
+    started = time.monotonic()
+    with pytest.raises(ServerError):
+        _transport(url, total_timeout=1.5, retry=default_retry(total=10)).json("GET", "/things")
+    assert time.monotonic() - started < 2.5
+    assert len(emulator.received) <= 2
+
+
+def _chain(error: BaseException) -> list[BaseException]:
+    found = [error]
+    while found[-1].__context__ is not None or found[-1].__cause__ is not None:
+        found.append(found[-1].__cause__ or found[-1].__context__)  # type: ignore[arg-type]
+    return found
+
+
+def test_a_network_error_holds_no_request(server: tuple[ScriptEmulator, str]) -> None:
+    emulator, url = server
+    emulator.script = [(200, {}, {"late": True}, 0.5)]
+    with pytest.raises(NetworkError) as caught:
+        _transport(url, timeout=0.2).json("POST", "/things", json={})
+    assert _chain(caught.value) == [caught.value]  # the requests error (and its prepared request) is not kept
+    assert SECRET not in repr(vars(caught.value))
+
+
+def test_an_answer_that_is_not_json_gives_an_error_holding_no_request(server: tuple[ScriptEmulator, str]) -> None:
+    emulator, url = server
+    emulator.script = [(200, {}, "not json", 0.0)]
+    with pytest.raises(ProviderError, match="not JSON") as caught:
+        _transport(url).json("GET", "/things")
+    assert _chain(caught.value) == [caught.value]

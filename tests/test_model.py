@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import enum
 import math
-from datetime import date, datetime
+from datetime import date, datetime, timezone
+from types import MappingProxyType
 from typing import Any
 
 import attrs
@@ -102,6 +104,72 @@ def test_contacts_of_any_shape_are_checked_every_time(properties: dict[Any, Any]
         else:
             with pytest.raises(InvalidInput):
                 Contact("a@example.com", "Ann Lee", properties)
+
+
+class Float64(float):
+    """A float subclass, as numpy's float64 is one."""
+
+
+class Count(enum.IntEnum):
+    ONE = 1
+
+
+class Word(str, enum.Enum):
+    HELLO = "hello"
+
+
+def test_a_lone_surrogate_in_the_name_is_refused_naming_the_field() -> None:
+    with pytest.raises(InvalidInput, match="lone surrogate") as caught:
+        Contact("b@example.com", name="Ann \ud800")
+    assert caught.value.field == "name"
+
+
+def test_a_lone_surrogate_in_a_property_is_refused_naming_the_field_on_every_shape() -> None:
+    Contact("a@example.com", properties={"note": "fine", "city": "Lyon"})  # the shape is seen, and cached
+    for text in ("\udfff", "Lyon \ud83d", "é\udc80"):
+        with pytest.raises(InvalidInput, match="lone surrogate") as caught:
+            Contact("b@example.com", properties={"note": "fine", "city": text})
+        assert caught.value.field == "city"
+
+
+def test_a_lone_surrogate_in_a_property_name_is_refused() -> None:
+    with pytest.raises(InvalidInput, match="lone surrogate"):
+        Contact("b@example.com", properties={"ci\udcfft\u00e9": "x"})
+
+
+def test_a_float_subclass_that_is_not_finite_is_refused_on_a_shape_already_seen() -> None:
+    Contact("a@example.com", properties={"score": Float64(42.0)})
+    for value in (Float64("nan"), Float64("inf")):
+        with pytest.raises(InvalidInput) as caught:
+            Contact("b@example.com", properties={"score": value})
+        assert caught.value.field == "score"
+
+
+class _Moment(datetime):
+    """A datetime subclass, as pandas' Timestamp is one."""
+
+
+def test_values_of_subclasses_are_stored_as_the_property_types_themselves() -> None:
+    odd: dict[str, PropertyValue] = {
+        "score": Float64(2.5),
+        "count": Count.ONE,
+        "word": Word.HELLO,
+        "at": _Moment.fromtimestamp(0, timezone.utc),
+    }
+    for _ in range(2):  # the new shape, then the remembered one
+        contact = Contact("a@example.com", name=Word.HELLO, properties=odd)
+        assert dict(contact.properties) == {"score": 2.5, "count": 1, "word": "hello", "at": odd["at"]}
+        assert [type(v) for v in contact.properties.values()] == [float, int, str, datetime]
+        assert type(contact.name) is str and contact.name == "hello"
+        assert contact.shape.kinds == (float, int, str, datetime)
+
+
+def test_a_mapping_proxy_given_as_properties_is_copied() -> None:
+    source: dict[str, PropertyValue] = {"city": "Lyon"}
+    contact = Contact("a@example.com", properties=MappingProxyType(source))
+    source["city"] = "Rome"
+    source["injected"] = float("nan")
+    assert dict(contact.properties) == {"city": "Lyon"}
 
 
 def test_contact_refuses_a_non_string_name() -> None:

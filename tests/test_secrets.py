@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import logging
+import pickle
+import socket
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -11,7 +14,15 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from contactsync import Contact, ContactSyncError, ListSubscription, RowError, SubscriptionAction
+import contactsync
+from contactsync import (
+    ConfigurationError,
+    Contact,
+    ContactSyncError,
+    ListSubscription,
+    RowError,
+    SubscriptionAction,
+)
 from contactsync.cli import cli
 from contactsync.csvio import write_errors
 from contactsync.http import default_retry
@@ -37,20 +48,46 @@ def _contacts() -> list[Contact | RowError]:
     ]
 
 
+def _exception_texts(error: BaseException) -> list[str]:
+    """Everything an error carries that a program may print, log or store: its text, its repr, its attributes,
+    its pickle, and the same of every error in its chain (``__cause__`` and ``__context__``)."""
+    texts: list[str] = []
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        texts += [str(current), repr(current), repr(vars(current)), repr(current.args)]
+        request = getattr(current, "request", None)
+        if request is not None:
+            texts.append(repr(dict(getattr(request, "headers", {}) or {})))
+        with contextlib.suppress(Exception):  # an error that cannot be pickled carries nothing there
+            texts.append(pickle.dumps(current).decode("latin-1"))
+        current = current.__cause__ or current.__context__
+    return texts
+
+
 def _failures(sandbox: Sandbox, provider: str) -> list[str]:
-    """The text of the errors every failure path raises: wrong credentials, unknown objects, rate limits."""
+    """The text of the errors every failure path raises: wrong credentials, unknown objects, rate limits,
+    an answer that is not JSON, a connection dropped and refused."""
     texts = []
     wrong = {k: f"{v}-but-wrong" for k, v in sandbox.credentials(provider).items() if k != "base_url"}
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{probe.getsockname()[1]}/{provider}"
+    once = default_retry(total=0)
     attempts: list[Any] = [
         lambda: sandbox.connect(provider, **wrong).lists(),
         lambda: sandbox.connect(provider).refresh("0"),
         lambda: sandbox.connect(provider).get_subscriptions("nobody@example.com"),
+        lambda: sandbox.connect(provider, retry=once, base_url=closed).lists(),
+        lambda: sandbox.connect(provider, retry=once).transport.json("GET", sandbox.url + "/nowhere"),
+        lambda: sandbox.connect(provider, retry=once).transport.json("POST", "/v3/x", json={}, timeout=0.000001),
     ]
     for attempt in attempts:
         try:
             attempt()
         except ContactSyncError as exc:
-            texts += [str(exc), repr(exc), getattr(exc, "body", "")]
+            texts += _exception_texts(exc)
     return texts
 
 
@@ -123,3 +160,36 @@ def test_the_command_line_prints_no_credential(provider: str, tmp_path: Path) ->
     for text in [r.output for r in results] + [report.read_text(encoding="utf-8")]:
         for secret in _secret_forms(credentials):
             assert secret not in text
+
+
+CONTROL_KEYS = ["{key}\r", "{key}\n", "{key}\r\n", "{key}\t", " {key}\x00", "{key}é", "{key}\u2028"]
+"""Credentials as a key file with CRLF endings, a paste with a tab, or a stray non-ASCII character give them."""
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+@pytest.mark.parametrize("form", CONTROL_KEYS)
+def test_a_credential_holding_a_control_character_shows_in_no_error(provider: str, form: str) -> None:
+    with Sandbox([provider]) as sandbox:
+        real = sandbox.credentials(provider)
+    for field in (k for k in real if k != "base_url"):
+        broken = {**real, field: form.format(key=real[field])}
+        with pytest.raises(ConfigurationError) as caught:
+            contactsync.connect(provider, **broken)
+        assert field in str(caught.value)
+        for text in _exception_texts(caught.value):
+            assert real[field] not in text
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_the_command_line_shows_no_credential_holding_a_control_character(provider: str) -> None:
+    with Sandbox([provider]) as sandbox:
+        real = sandbox.credentials(provider)
+    runner = CliRunner()
+    for form in CONTROL_KEYS:
+        flags = [f"--{k.replace('_', '-')}={form.format(key=v) if k != 'base_url' else v}" for k, v in real.items()]
+        for output in ("--json", "-q"):
+            result = runner.invoke(cli, ["lists", "--provider", provider, *flags, output])
+            assert result.exit_code == 2, result.output
+            assert "Traceback" not in result.output
+            for secret in _secret_forms(real):
+                assert secret not in result.output

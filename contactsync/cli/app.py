@@ -62,7 +62,8 @@ class _Group(click.Group):
         except (ContactSyncError, OSError) as exc:
             _fail(ctx, exc)
         except KeyboardInterrupt:
-            click.echo("contactsync: interrupted", err=True)
+            hint = ctx.meta.get("on_interrupt")
+            click.echo(f"contactsync: interrupted; {hint()}" if hint else "contactsync: interrupted", err=True)
             raise click.exceptions.Exit(130) from None
         except Exception as exc:
             if os.environ.get("CONTACTSYNC_DEBUG"):

@@ -2,11 +2,48 @@
 
 from __future__ import annotations
 
+import re
+import shlex
 from collections.abc import Mapping, Sequence
 
-from contactsync.errors import UnsupportedAction
+from contactsync.errors import InvalidInput, UnrepresentableValue, UnsupportedAction
 from contactsync.model import FieldDefinition, FieldType
 from contactsync.provider import Provider
+
+
+def check_header(client: Provider, columns: Sequence[str]) -> None:
+    """Refuse, once and before anything is sent, the columns the provider cannot take as property names.
+
+    One error names them all with the provider's reason and a ``--map`` that would do, instead
+    of the same error on every row.
+    """
+    refused: dict[str, str] = {}
+    for column in columns:
+        try:
+            client.check_property_name(column)
+        except UnrepresentableValue as exc:
+            refused[column] = exc.message
+    if not refused:
+        return
+    maps = []
+    for column in refused:
+        fixed = _usual_name(column)
+        try:
+            client.check_property_name(fixed)
+        except UnrepresentableValue:
+            fixed = "NEW_NAME"
+        maps.append(f"--map {shlex.quote(f'{column}={fixed}')}")
+    names = ", ".join(repr(c) for c in refused)
+    reason = next(iter(refused.values()))
+    raise InvalidInput(
+        f"{client.name} cannot take the column(s) {names} as fields: {reason}. Rename with {' '.join(maps)}"
+    )
+
+
+def _usual_name(column: str) -> str:
+    """A column name in lower case letters, digits and underscores, not starting with a digit (``VIP?`` -> ``vip``)."""
+    name = re.sub(r"[^a-z0-9_]+", "_", column.lower()).strip("_") or "field"
+    return f"_{name}" if name[0].isdigit() else name
 
 
 def stored_field_types(client: Provider) -> dict[str, FieldType]:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import contextlib
 import functools
 import importlib
-import inspect
 import json
 import logging
 import os
+import shlex
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -21,7 +21,8 @@ import contactsync
 from contactsync import registry
 from contactsync.errors import ConfigurationError
 from contactsync.model import SubscriptionAction
-from contactsync.provider import Provider, ProviderOptions
+from contactsync.provider import Provider
+from contactsync.settings import check_settings
 
 _CREDENTIAL_FLAGS = ("api_key", "secret_key", "username", "password", "base_url")
 
@@ -128,18 +129,6 @@ def number_settings(spec: ProviderSpec) -> dict[str, float]:
     return {key: value for key, value in numbers.items() if value is not None}
 
 
-def check_settings(cls: type[Provider], settings: Mapping[str, Any]) -> None:
-    """Refuse settings the provider's constructor does not take, naming the ones it does."""
-    parameters = inspect.signature(cls.__init__).parameters
-    accepted = [n for n, p in parameters.items() if n != "self" and p.kind is not inspect.Parameter.VAR_KEYWORD]
-    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
-        accepted += list(ProviderOptions.__annotations__)  # what a provider passes on to Provider
-    unknown = sorted(set(settings) - set(accepted))
-    if unknown:
-        shown = ", ".join(unknown)
-        raise ConfigurationError(f"{cls.name} does not take {shown}; it takes: {', '.join(accepted)}")
-
-
 @contextlib.contextmanager
 def embedded_sandbox(names: Sequence[str], state: str | None = None) -> Iterator[Any]:
     """A Sandbox serving ``names`` for the length of one command; with ``state``, loaded before and saved after."""
@@ -173,18 +162,13 @@ def open_client(spec: ProviderSpec) -> Iterator[Provider]:
         raise click.UsageError("--state only applies with --sandbox (or to `contactsync sandbox`)")
     if spec.sandbox:
         chosen = {**setting_values(spec.settings), **number_settings(spec)}  # the sandbox brings the credentials
-        check_settings(registry.load(name), chosen)
+        check_settings(registry.load(name), chosen)  # before the sandbox starts; connect checks them again
         with embedded_sandbox([name], spec.state) as sandbox:
             client: Provider = sandbox.connect(name, **chosen)
             with client:
                 yield client
         return
-    settings = _settings(name, spec, config)
-    check_settings(registry.load(name), settings)
-    try:
-        client = contactsync.connect(name, **settings)
-    except TypeError as exc:
-        raise ConfigurationError(f"{name}: {exc}") from None
+    client = contactsync.connect(name, **_settings(name, spec, config))  # settings checked there
     with client:
         yield client
 
@@ -199,7 +183,7 @@ def provider_command(func: Callable[..., Any]) -> Callable[..., Any]:
         click.get_current_context().meta["json"] = as_json
         return func(spec, **kwargs)
 
-    options = [
+    options: list[Callable[[Callable[..., Any]], Callable[..., Any]]] = [
         click.option("--provider", "-p", envvar="CONTACTSYNC_PROVIDER", help="Provider name (see `providers`)."),
         click.option("--api-key", help="API key (Mailjet public key, SendGrid key)."),
         click.option("--secret-key", help="Secret key (Mailjet)."),
@@ -216,6 +200,7 @@ def provider_command(func: Callable[..., Any]) -> Callable[..., Any]:
         ),
         click.option("--sandbox", is_flag=True, help="Run against an embedded sandbox for this one command."),
         click.option("--state", type=click.Path(dir_okay=False), help="With --sandbox: SQLite file keeping its state."),
+        quiet_option,
     ]
     for option in reversed(options):
         wrapper = option(wrapper)
@@ -224,6 +209,39 @@ def provider_command(func: Callable[..., Any]) -> Callable[..., Any]:
 
 def json_option(func: Callable[..., Any]) -> Callable[..., Any]:
     return click.option("--json", "as_json", is_flag=True, help="Print one machine-readable JSON result.")(func)
+
+
+def _set_quiet(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    if value:
+        ctx.meta["quiet"] = True  # meta is shared by the group's context and the command's
+
+
+def quiet_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    """``-q`` / ``--quiet`` after the command name too (``contactsync import -q ...``)."""
+    return click.option(
+        "--quiet", "-q", is_flag=True, expose_value=False, callback=_set_quiet, help="No progress bars."
+    )(func)
+
+
+_SECRET_WORDS = ("key", "secret", "password", "token", "auth")
+
+
+def follow_command(spec: ProviderSpec, name: str, *words: str) -> str:
+    """A command to paste that reaches the same account as ``spec`` (credentials left out: they come from
+    the environment or the config file), followed by ``words``."""
+    parts = ["contactsync", *words, "--provider", name]
+    for flag, value in (("--base-url", spec.base_url), ("--config", spec.config)):
+        if value is not None:
+            parts += [flag, value]
+    for setting in spec.settings:
+        key = setting.partition("=")[0].strip().lower()
+        if not any(word in key for word in _SECRET_WORDS):
+            parts += ["--setting", setting]
+    if spec.sandbox:
+        parts.append("--sandbox")
+        if spec.state is not None:
+            parts += ["--state", spec.state]
+    return shlex.join(parts)
 
 
 ACTIONS = click.Choice([a.value for a in SubscriptionAction])

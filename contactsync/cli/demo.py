@@ -16,7 +16,7 @@ import click
 from contactsync import registry
 from contactsync.cli.app import EXIT_FAILED, EXIT_OK, cli
 from contactsync.cli.columns import ensure_columns
-from contactsync.cli.connect import embedded_sandbox, json_option
+from contactsync.cli.connect import embedded_sandbox, json_option, quiet_option
 from contactsync.cli.output import Progress, emit_json, job_record, reading, show_progress, table, wait_progress
 from contactsync.csvio import ErrorWriter, read_contacts
 from contactsync.errors import ConfigurationError
@@ -66,6 +66,7 @@ def _available_emulators(wanted: Sequence[str]) -> tuple[list[str], dict[str, st
 )
 @click.option("--provider", "-p", "names", multiple=True, help="Only these providers (default: all three).")
 @json_option
+@quiet_option
 @click.pass_context
 def demo(ctx: click.Context, path: str | None, errors_out: str, names: tuple[str, ...], as_json: bool) -> None:
     """Import the demo contacts into every provider's emulator and print a summary table."""

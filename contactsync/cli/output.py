@@ -92,15 +92,23 @@ def describe_job(job: ImportJob, seconds: float | None = None) -> str:
 
 
 class Progress:
-    """A one-line progress bar on a terminal (rate and ETA); does nothing when disabled."""
+    """A one-line progress bar on a terminal; does nothing when disabled.
+
+    The rate and the ETA are measured from the first update on, so counts already done
+    when the bar appears do not inflate them; neither is shown until half a second of
+    progress gives them a basis.
+    """
 
     WIDTH = 24
+    SETTLE = 0.5
+    """Seconds of observed progress before a rate (and an ETA) is shown."""
 
     def __init__(self, label: str, *, enabled: bool, stream: TextIO | None = None) -> None:
         self.label = label
         self.enabled = enabled
         self.stream = stream or sys.stderr
         self.started = time.monotonic()
+        self._first: tuple[float, int, float | None] | None = None
         self._drawn = 0.0
         self._width = 0
 
@@ -109,11 +117,15 @@ class Progress:
         if not self.enabled:
             return
         now = time.monotonic()
+        if self._first is None:
+            self._first = (now, count, fraction)
         if not force and now - self._drawn < 0.1:
             return
         self._drawn = now
-        elapsed = max(now - self.started, 1e-6)
-        rate = count / elapsed
+        since, first_count, first_fraction = self._first
+        span = now - since
+        rate = (count - first_count) / span if span >= self.SETTLE and count > first_count else None
+        shown_rate = f" {rate:,.0f}/s" if rate is not None else ""
         if fraction is None:
             bar, percent, eta = "-" * self.WIDTH, "   ", ""
         else:
@@ -121,9 +133,14 @@ class Progress:
             filled = int(fraction * self.WIDTH)
             bar = "#" * filled + "-" * (self.WIDTH - filled)
             percent = f"{fraction * 100:3.0f}%"
-            left = elapsed * (1 - fraction) / fraction if fraction > 0 else None
-            eta = f" ETA {_clock(left)}" if left is not None and fraction < 1 else f" {_clock(elapsed)}"
-        line = f"{self.label:<10} [{bar}] {percent} {count:,} contacts {rate:,.0f}/s{eta} {note}".rstrip()
+            start = first_fraction or 0.0
+            if fraction >= 1:
+                eta = f" {_clock(now - self.started)}"
+            elif rate is not None and fraction > start:
+                eta = f" ETA {_clock(span * (1 - fraction) / (fraction - start))}"
+            else:
+                eta = ""
+        line = f"{self.label:<10} [{bar}] {percent} {count:,} contacts{shown_rate}{eta} {note}".rstrip()
         self.stream.write("\r" + line.ljust(self._width))
         self.stream.flush()
         self._width = len(line)
@@ -154,12 +171,15 @@ def reading(reader: ContactReader, progress: Progress, batches: list[int]) -> It
 
 
 def wait_progress(progress: Progress) -> Callable[[ImportJob], None]:
+    """The waiting bar's callback: only the rows the provider reports processed count, until the job ends."""
+
     def show(job: ImportJob) -> None:
-        processed = job.created + job.updated + job.errored
-        parts = job.parts or (job,)
-        done_parts = sum(p.status.is_terminal for p in parts) / len(parts)
-        fraction = max(done_parts, processed / job.requested if job.requested else 0.0)
-        progress.update(fraction, processed, job.provider_status, force=job.status.is_terminal)
+        confirmed = job.created + job.updated + job.errored
+        if job.status.is_terminal:
+            fraction: float | None = 1.0
+        else:
+            fraction = min(confirmed / job.requested, 1.0) if job.requested else None
+        progress.update(fraction, confirmed, job.provider_status, force=job.status.is_terminal)
 
     return show
 

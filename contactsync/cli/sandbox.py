@@ -70,6 +70,8 @@ def sandbox(  # noqa: PLR0917 - one parameter per option
         pass
     finally:
         signal.signal(signal.SIGTERM, previous)
+        if state and not as_json:
+            click.echo(f"saving state to {state}...", err=True)  # at once: stopping and saving take a moment
         server.stop()
         if state:
             save_state(state, server.emulators.values())

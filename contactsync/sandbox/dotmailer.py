@@ -316,7 +316,7 @@ class DotmailerEmulator(Emulator):
         )
 
     def create_book(self, request: Request) -> Response:
-        body = request.get_json(silent=True) or {}
+        body = self.json_object(request)
         name = body.get("name") or body.get("Name")
         if not isinstance(name, str) or not name.strip() or len(name) > 128:
             return self.error(400, "The address book name is not valid. ERROR_ADDRESSBOOK_INVALID")
@@ -348,7 +348,7 @@ class DotmailerEmulator(Emulator):
         found = self._book(book)
         if found is None:
             return self.error(404, "Error: ERROR_ADDRESSBOOK_NOT_FOUND")
-        body = request.get_json(silent=True) or {}
+        body = self.json_object(request)
         email = str(body.get("email") or body.get("Email") or "").strip().lower()
         if not EMAIL.fullmatch(email):
             return self.error(400, "The contact is not valid. ERROR_CONTACT_INVALID")
@@ -389,7 +389,7 @@ class DotmailerEmulator(Emulator):
         found = self._book(book)
         if found is None:
             return self.error(404, "Error: ERROR_ADDRESSBOOK_NOT_FOUND")
-        body = request.get_json(silent=True) or {}
+        body = self.json_object(request)
         email = str(body.get("email") or body.get("Email") or "").strip().lower()
         if not EMAIL.fullmatch(email):
             return self.error(400, "The contact is not valid. ERROR_CONTACT_INVALID")
@@ -399,7 +399,7 @@ class DotmailerEmulator(Emulator):
         return self._suppression(contact)
 
     def unsubscribe_account(self, request: Request) -> Response:
-        body = request.get_json(silent=True) or {}
+        body = self.json_object(request)
         email = str(body.get("email") or body.get("Email") or "").strip().lower()
         if not EMAIL.fullmatch(email):
             return self.error(400, "The contact is not valid. ERROR_CONTACT_INVALID")
@@ -410,7 +410,7 @@ class DotmailerEmulator(Emulator):
         return self._suppression(contact)
 
     def _resubscribe(self, request: Request, book: dict[str, Any] | None) -> Response:
-        body = request.get_json(silent=True) or {}
+        body = self.json_object(request)
         inner = body.get("unsubscribedContact") or body.get("UnsubscribedContact") or {}
         email = str(inner.get("email") or inner.get("Email") or "").strip().lower()
         if not EMAIL.fullmatch(email):
@@ -439,7 +439,7 @@ class DotmailerEmulator(Emulator):
         return json_response(list(self.state["fields"].values()))
 
     def create_field(self, request: Request) -> Response:
-        body = request.get_json(silent=True) or {}
+        body = self.json_object(request)
         name = str(body.get("name") or body.get("Name") or "")
         kind = str(body.get("type") or body.get("Type") or "String")
         if not FIELD_NAME.fullmatch(name) or kind not in ("String", "Numeric", "Date", "Boolean"):
@@ -465,7 +465,7 @@ class DotmailerEmulator(Emulator):
             upload = next(iter(request.files.values()))
             return upload.filename or "", upload.read()
         if request.is_json:
-            body = {str(k).lower(): v for k, v in (request.get_json(silent=True) or {}).items()}
+            body = {str(k).lower(): v for k, v in self.json_object(request).items()}
             try:
                 return str(body.get("filename") or ""), base64.b64decode(str(body.get("data") or ""), validate=True)
             except binascii.Error:

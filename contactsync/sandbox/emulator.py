@@ -13,16 +13,18 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import Any, ClassVar
 
-from werkzeug.exceptions import MethodNotAllowed, NotFound
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
-__all__ = ["Emulator", "json_response"]
+__all__ = ["MAX_BODY_BYTES", "Emulator", "MalformedRequest", "json_response"]
 
 log = logging.getLogger("contactsync.sandbox")
 
 WORKER_IDLE_SECONDS = 5.0
 """A job worker with nothing queued for this long ends; the next queued job starts another."""
+MAX_BODY_BYTES = 20 * 1024 * 1024
+"""The largest request body an emulator reads: beyond it, the provider's own 413 (the providers' limits are lower)."""
 REQUESTS_FIRST_SECONDS = 1.0
 """The longest a job worker gives way to requests waiting for the lock before it takes its next step."""
 
@@ -30,6 +32,20 @@ REQUESTS_FIRST_SECONDS = 1.0
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     """A JSON response with the given status."""
     return Response(json.dumps(body), status=status, headers=headers, content_type="application/json")
+
+
+class MalformedRequest(Exception):
+    """A request an emulator cannot read (raised by :meth:`Emulator.json_body`): answered with the provider's
+    error of ``status`` (400, or 413 for a body over the cap)."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+def _no_constant(name: str) -> Any:
+    raise MalformedRequest(f"{name} is not a JSON value")
 
 
 class Emulator(abc.ABC):
@@ -43,6 +59,8 @@ class Emulator(abc.ABC):
     """
 
     name: ClassVar[str]
+    max_body_bytes: ClassVar[int] = MAX_BODY_BYTES
+    """The largest request body read; a larger one gets ``error(413, ...)`` before its route runs."""
     prefixes: ClassVar[tuple[str, ...]] = ()
     """URL prefixes served besides ``/<name>`` (e.g. a stand-in storage host)."""
     public_endpoints: ClassVar[frozenset[str]] = frozenset()
@@ -51,7 +69,7 @@ class Emulator(abc.ABC):
     def __init__(self) -> None:
         self.lock = threading.RLock()
         self.state: dict[str, Any] = self.initial_state()
-        self._map = Map(self.rules(), strict_slashes=False, merge_slashes=False)
+        self.url_map = Map(self.rules(), strict_slashes=False, merge_slashes=False)
         self._failing_jobs = 0
         self.job_fault: Callable[[], bool] | None = None
         """Drawn for each import job created (the Sandbox's ``jobfail`` fault): True makes that job fail."""
@@ -205,7 +223,7 @@ class Emulator(abc.ABC):
 
     def handle(self, request: Request, path: str) -> Response:
         """Route one request (``path`` is relative to the prefix it came in on)."""
-        adapter = self._map.bind("sandbox", path_info=path, url_scheme=request.scheme)
+        adapter = self.url_map.bind("sandbox", path_info=path, url_scheme=request.scheme)
         try:
             endpoint, values = adapter.match(method=request.method)
         except NotFound:
@@ -216,11 +234,48 @@ class Emulator(abc.ABC):
             refused = self.authenticate(request)
             if refused is not None:
                 return refused
+        if request.content_length is not None and request.content_length > self.max_body_bytes:
+            return self.error(413, f"the request body is larger than {self.max_body_bytes:,} bytes")
+        request.max_content_length = self.max_body_bytes  # a chunked body is cut there too, as werkzeug reads it
         handler: Callable[..., Response] = getattr(self, endpoint)
         self._want_lock(1)
         with self.lock:
             self._want_lock(-1)
-            return handler(request, **values)
+            try:
+                return handler(request, **values)
+            except MalformedRequest as exc:
+                return self.error(exc.status, exc.message)
+            except HTTPException as exc:  # werkzeug's own refusals while reading a body (too large, bad form data)
+                return self.error(exc.code or 400, exc.description or "the request could not be read")
+            except Exception:  # a bug in an emulator: logged, and answered in the provider's shape, not as HTML
+                log.exception("the %s emulator failed on %s %s", self.name, request.method, path)
+                return self.error(500, "the sandbox failed on this request")
+
+    def json_body(self, request: Request) -> Any:
+        """The request body as JSON (None when it is empty), or :class:`MalformedRequest` for a body that is
+        not UTF-8, not JSON, nested too deep to read, or holds NaN or Infinity (which JSON does not have)."""
+        data = request.get_data()
+        if len(data) >= self.max_body_bytes:  # a chunked body, cut at the cap as werkzeug read it
+            raise MalformedRequest(f"the request body is larger than {self.max_body_bytes:,} bytes", 413)
+        if not data.strip():
+            return None
+        try:
+            return json.loads(data.decode("utf-8-sig"), parse_constant=_no_constant)
+        except UnicodeDecodeError as exc:
+            raise MalformedRequest(f"the body is not UTF-8 (byte {exc.start})") from None
+        except RecursionError:
+            raise MalformedRequest("the body is nested too deep") from None
+        except ValueError as exc:
+            raise MalformedRequest(f"the body is not valid JSON: {exc}") from None
+
+    def json_object(self, request: Request) -> dict[str, Any]:
+        """The request body as a JSON object (``{}`` when empty), or :class:`MalformedRequest`."""
+        body = self.json_body(request)
+        if body is None:
+            return {}
+        if not isinstance(body, dict):
+            raise MalformedRequest(f"the body must be a JSON object, not {type(body).__name__}")
+        return body
 
     def dump(self) -> str:
         """The state as JSON text (a job the worker is half-way through is finished first)."""

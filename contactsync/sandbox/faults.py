@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import collections
+import math
 import random
 import threading
 
@@ -36,9 +37,12 @@ class Faults:
         unknown = {kind for kind, _ in self.rates} - FAULT_KINDS
         if unknown:
             raise ConfigurationError(f"unknown fault kinds {sorted(unknown)}; known: {sorted(FAULT_KINDS)}")
+        for kind, rate in self.rates:
+            if not (isinstance(rate, (int, float)) and math.isfinite(rate) and 0 <= rate <= 1):
+                raise ConfigurationError(f"the rate of fault {kind!r} must be a probability from 0 to 1, got {rate!r}")
         total = sum(rate for _, rate in self.rates)
-        if any(rate < 0 for _, rate in self.rates) or total > 1:
-            raise ConfigurationError(f"fault rates must be non-negative and add up to at most 1, got {total:g}")
+        if total > 1:
+            raise ConfigurationError(f"fault rates must add up to at most 1, got {total:g}")
         self._rng = random.Random(self.seed)
         # A stream of its own: which jobs fail depends on how many were created, not on request timing.
         self._job_rng = random.Random(None if self.seed is None else f"{self.seed}:jobs")

@@ -20,7 +20,7 @@ from typing import Any, ClassVar
 from werkzeug.routing import Rule
 from werkzeug.wrappers import Request, Response
 
-from contactsync.sandbox.emulator import Emulator, json_response
+from contactsync.sandbox.emulator import Emulator, MalformedRequest, json_response
 
 __all__ = ["MailjetEmulator"]
 
@@ -258,9 +258,10 @@ class MailjetEmulator(Emulator):
     def _body(self, request: Request, resource: str, allowed: frozenset[str]) -> dict[str, Any] | Response:
         """The JSON body, or Mailjet's 400 for bad JSON or a key the resource does not have (reference §7)."""
         try:
-            body = json.loads(request.get_data(as_text=True) or "{}")
-        except ValueError as exc:
-            return self.error(400, f"Invalid json input: {exc}")
+            body = self.json_body(request)
+        except MalformedRequest as exc:
+            return self.error(exc.status, f"Invalid json input: {exc.message}" if exc.status == 400 else exc.message)
+        body = {} if body is None else body
         if not isinstance(body, dict):
             return self.error(400, f'Invalid json input: expected an object for "{resource}"')
         lowered = {name.lower() for name in allowed}
@@ -991,6 +992,13 @@ class MailjetEmulator(Emulator):
         options = json.loads(job["ImportOptions"]) if job["ImportOptions"] else {}
         fmt = options.get("DateTimeFormat")
         offset = _as_int(options.get("TimezoneOffset", 0)) or 0
+        try:
+            self._apply_csv(job, fmt, offset)
+        except csv.Error as exc:  # reference §4: CSV limits UNCONFIRMED; a file Python's csv cannot read fails the job
+            job["Final"] = "Error"
+            job["Error"] = f"The CSV could not be read: {exc}"
+
+    def _apply_csv(self, job: dict[str, Any], fmt: str | None, offset: int) -> None:
         names, rows = self._rows(job)
         job["Header"] = [*names, "error"]
         lowered = [n.strip().lower() for n in names]

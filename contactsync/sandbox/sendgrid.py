@@ -18,7 +18,6 @@ import csv
 import gzip
 import hashlib
 import io
-import json
 import re
 import uuid
 from collections.abc import Iterator
@@ -219,13 +218,6 @@ class SendGridEmulator(Emulator):
 
     def _storage_url(self, request: Request, kind: str, job_id: str) -> str:
         return f"{request.host_url}{STORAGE}/{kind}/{job_id}?X-Amz-Signature={self._signature(kind, job_id)}"
-
-    @staticmethod
-    def _json(request: Request) -> Any:
-        try:
-            return json.loads(request.get_data() or b"null")
-        except ValueError:
-            return None
 
     def _field_by_id(self) -> dict[str, dict[str, Any]]:
         fields = {f["id"]: f for f in self.state["fields"]}
@@ -503,7 +495,7 @@ class SendGridEmulator(Emulator):
         raw = request.get_data()
         if len(raw) > MAX_UPSERT_BYTES:
             return json_response(_errors(("", "request body is larger than 6MB")), 413)
-        body = self._json(request)
+        body = self.json_body(request)
         if not isinstance(body, dict) or not isinstance(body.get("contacts"), list) or not body["contacts"]:
             return json_response(_errors(("contacts", "contacts is required and must hold at least one contact")), 400)
         contacts = body["contacts"]
@@ -527,7 +519,7 @@ class SendGridEmulator(Emulator):
         return json_response({"job_id": job_id}, 202)
 
     def import_contacts(self, request: Request) -> Response:
-        body = self._json(request)
+        body = self.json_body(request)
         if not isinstance(body, dict) or body.get("file_type") != "csv":
             return json_response(_errors(("file_type", "file_type must be csv")), 400)
         mappings = body.get("field_mappings")
@@ -574,7 +566,7 @@ class SendGridEmulator(Emulator):
         return Response(b"", status=200, headers={"ETag": f'"{hashlib.md5(data).hexdigest()}"'})
 
     def search_emails(self, request: Request) -> Response:
-        body = self._json(request)
+        body = self.json_body(request)
         emails = body.get("emails") if isinstance(body, dict) else None
         if not isinstance(emails, list) or not emails or len(emails) > SEARCH_LIMIT:
             return json_response(_errors(("emails", f"emails must hold 1 to {SEARCH_LIMIT} addresses")), 400)
@@ -600,7 +592,7 @@ class SendGridEmulator(Emulator):
         return json_response({"custom_fields": custom, "reserved_fields": reserved, "_metadata": metadata})
 
     def create_field(self, request: Request) -> Response:
-        body = self._json(request)
+        body = self.json_body(request)
         name = body.get("name") if isinstance(body, dict) else None
         kind = body.get("field_type") if isinstance(body, dict) else None
         if not isinstance(name, str) or not _FIELD_NAME.fullmatch(name):
@@ -628,7 +620,7 @@ class SendGridEmulator(Emulator):
         return {**record, "contact_count": count, "_metadata": {"self": url}}
 
     def create_list(self, request: Request) -> Response:
-        body = self._json(request)
+        body = self.json_body(request)
         name = body.get("name") if isinstance(body, dict) else None
         if not isinstance(name, str) or not name.strip():
             return json_response(_errors(("name", "name is required")), 400)
@@ -682,14 +674,14 @@ class SendGridEmulator(Emulator):
     # -- suppressions -------------------------------------------------------------------------
 
     def _recipients(self, request: Request) -> list[str] | None:
-        body = self._json(request)
+        body = self.json_body(request)
         emails = body.get("recipient_emails") if isinstance(body, dict) else None
         if not isinstance(emails, list) or not all(isinstance(e, str) for e in emails):
             return None
         return [e.strip().lower() for e in emails]
 
     def create_group(self, request: Request) -> Response:
-        body = self._json(request)
+        body = self.json_body(request)
         name = body.get("name") if isinstance(body, dict) else None
         if not isinstance(name, str) or not 1 <= len(name) <= 30:
             return json_response(_errors(("name", "name is required, at most 30 characters")), 400)

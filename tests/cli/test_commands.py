@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import gzip
 import json
 from pathlib import Path
 
@@ -95,10 +96,10 @@ def test_mapping_and_types_reach_the_provider(run: CliRunnerCall, toy: Toy, tmp_
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        (b"email,name\na@example.com,Jos\xe9\n", "not valid UTF-8"),
         (b"name,phone\nAnn,1\n", "no email column"),
         (b"email\x00,name\n", "NUL bytes"),
-        ("email\na@example.com\n".encode("utf-16"), "UTF-16"),
+        (b"email\n" + b"x" * 2_000_000 + b"\n", "longer than 1,048,576 bytes"),
+        (gzip.compress(b"email\na@example.com\n")[:-9], "not a valid gzip file"),  # a .csv that is gzip, cut short
         (b"", "is empty"),
     ],
 )
@@ -199,3 +200,21 @@ def test_json_failures_are_machine_readable_too(run: CliRunnerCall, toy: Toy, tm
     record = json.loads(result.stdout)
     assert record["exit_code"] == EXIT_INPUT and record["type"] == "InvalidInput"
     assert "no email column" in record["error"]
+
+
+def test_a_header_the_provider_cannot_take_is_one_error_with_a_map_suggestion(
+    run: CliRunnerCall, tmp_path: Path
+) -> None:
+    people = tmp_path / "people.csv"
+    rows = "".join(f"p{n}@example.com,P {n},yes,x\n" for n in range(2000))
+    people.write_text("email,First Name,VIP?,2nd\n" + rows, encoding="utf-8")
+    result = run("-q", "import", str(people), "--provider", "sendgrid", "--sandbox")
+    assert result.exit_code == EXIT_INPUT
+    (line,) = result.stderr.strip().splitlines()  # one error for the header, not one per row
+    assert "sendgrid cannot take the column(s) 'First Name', 'VIP?', '2nd'" in line
+    assert "--map 'First Name=first_name' --map 'VIP?=vip' --map 2nd=_2nd" in line
+    renamed = run(
+        "-q", "import", str(people), "--provider", "sendgrid", "--sandbox",
+        "--map", "First Name=first_name", "--map", "VIP?=vip", "--map", "2nd=_2nd",
+    )  # fmt: skip
+    assert renamed.exit_code == EXIT_OK, renamed.stderr

@@ -9,11 +9,12 @@ import io
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
+import openpyxl  # type: ignore[import-untyped]
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from contactsync import Contact, FieldType, InvalidInput, RowError
+from contactsync import ConfigurationError, Contact, FieldType, InvalidInput, RowError
 from contactsync.csvio import escape_cell, parse_value, read_contacts, write_errors
 
 TYPES = {
@@ -170,11 +171,67 @@ def test_cp1252_reads_when_asked(tmp_path: Path) -> None:
     assert list(read_contacts(path, encoding="cp1252")) == [Contact("a@example.com", "José")]
 
 
+def test_a_semicolon_latin1_file_from_excel_is_read_in_the_encoding_detected(tmp_path: Path) -> None:
+    text = "email;name;city\nann@example.com;Begoña Ibáñez;Zürich\nbob@example.com;Hélène Lefèvre;Genève\n"
+    path = _write(tmp_path / "excel.csv", text, "cp1252")
+    with read_contacts(path) as reader:
+        items = list(reader)
+    assert (reader.encoding, reader.encoding_detected) == ("cp1252", True)
+    assert items == [
+        Contact("ann@example.com", "Begoña Ibáñez", {"city": "Zürich"}),
+        Contact("bob@example.com", "Hélène Lefèvre", {"city": "Genève"}),
+    ]
+
+
+def test_a_utf16_tab_file_from_excel_is_read(tmp_path: Path) -> None:
+    path = _write(tmp_path / "unicode.txt", "email\tname\r\nann@example.com\t東京 Ann\r\n", "utf-16")
+    with read_contacts(path) as reader:
+        items = list(reader)
+    assert (reader.encoding, reader.encoding_detected) == ("utf-16", True)
+    assert items == [Contact("ann@example.com", "東京 Ann")]
+
+
+def test_utf8_is_read_without_being_announced(tmp_path: Path) -> None:
+    path = _write(tmp_path / "c.csv", "email,name\na@example.com,José\n")
+    with read_contacts(path) as reader:
+        assert list(reader) == [Contact("a@example.com", "José")]
+    assert (reader.encoding, reader.encoding_detected) == ("utf-8-sig", False)
+
+
+def test_an_encoding_given_that_does_not_fit_names_the_line(tmp_path: Path) -> None:
+    path = _write(tmp_path / "c.csv", "email,name\na@example.com,José\n", "cp1252")
+    with pytest.raises(InvalidInput, match=r"line 2 is not valid UTF-8 .*; check --encoding"):
+        list(read_contacts(path, encoding="utf-8"))
+
+
+@pytest.mark.parametrize("name", ["rot13", "hex", "base64", "no-such-codec"])
+def test_a_name_that_is_no_text_encoding_is_a_configuration_error(tmp_path: Path, name: str) -> None:
+    path = _write(tmp_path / "c.csv", "email\na@example.com\n")
+    with pytest.raises(ConfigurationError, match="is not a text encoding"):
+        read_contacts(path, encoding=name)
+
+
+def test_a_workbook_renamed_csv_is_read_as_a_workbook(tmp_path: Path) -> None:
+    book = openpyxl.Workbook()
+    book.active.append(["email", "name"])
+    book.active.append(["ann@example.com", "Ann"])
+    book.save(tmp_path / "people.xlsx")
+    renamed = tmp_path / "people.csv"
+    (tmp_path / "people.xlsx").rename(renamed)
+    with read_contacts(renamed) as reader:
+        assert list(reader) == [Contact("ann@example.com", "Ann")]
+    assert reader.encoding is None
+
+
+def test_a_gzipped_file_without_the_gz_ending_is_read(tmp_path: Path) -> None:
+    path = tmp_path / "people.csv"
+    path.write_bytes(gzip.compress(b"email\nann@example.com\n"))
+    assert list(read_contacts(path)) == [Contact("ann@example.com")]
+
+
 # -- one clear error per malformed file ------------------------------------------------------
 
 MALFORMED = {
-    "wrong encoding": (b"email,name\na@example.com,Jos\xe9\n", "line 2 is not valid UTF-8"),
-    "utf-16": ("email\na@example.com\n".encode("utf-16"), "UTF-16"),
     "nul bytes": (b"email,name\x00\x00\na@example.com,x\n", "NUL bytes"),
     "no email column": (b"name,phone\nAnn,1\n", "no email column"),
     "empty": (b"", "is empty"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import resource
 import signal
 import sqlite3
 import subprocess
@@ -59,9 +60,41 @@ def test_import_over_http_to_a_separate_sandbox_process(server: Served, tmp_path
 def test_a_malformed_file_gives_one_line_and_exit_four(server: Served, tmp_path: Path) -> None:
     bad = tmp_path / "bad.csv"
     bad.write_bytes(b"email,name\nann@example.com,Jos\xe9\n")
-    result = _run("import", str(bad), *_flags(server[1]))
+    result = _run("import", str(bad), "--encoding", "utf-8", *_flags(server[1]))
     assert result.returncode == EXIT_INPUT
     assert result.stderr.strip().splitlines() == [
-        f"contactsync: error: {bad}: line 2 is not valid UTF-8 (byte 0xe9 at column 20); "
-        "pass --encoding (for example cp1252 or latin-1)"
+        "contactsync: error: row 1: line 2 is not valid UTF-8 (byte 0xe9 at column 20); check --encoding"
     ]
+
+
+def test_a_detected_encoding_is_said_on_stderr(server: Served, tmp_path: Path) -> None:
+    latin = tmp_path / "latin.csv"
+    latin.write_bytes("email;name\nann@example.com;Begoña Ibáñez\n".encode("cp1252"))
+    result = _run("import", str(latin), *_flags(server[1]), "--json")
+    assert result.returncode == 0, result.stderr
+    assert f"contactsync: reading {latin} as cp1252 (detected; --encoding chooses)" in result.stderr
+    assert json.loads(result.stdout)["created"] == 1
+
+
+def _small_files() -> None:
+    """In the child: files may grow to 64 KiB at most, as on a disk about to fill (Python ignores SIGXFSZ)."""
+    resource.setrlimit(resource.RLIMIT_FSIZE, (64 * 1024, 64 * 1024))
+
+
+def test_a_journal_that_cannot_be_written_gives_one_line_and_exit_four(tmp_path: Path) -> None:
+    people = tmp_path / "people.csv"
+    people.write_text(
+        "email\n" + "".join(f"someone.with.a.long.address{n}@example.com\n" for n in range(5000)), encoding="utf-8"
+    )
+    result = subprocess.run(
+        [*COMMAND, "-q", "import", str(people), "--sandbox", "--provider", "mailjet", "--poll-interval", "0.01"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        preexec_fn=_small_files,
+    )
+    assert result.returncode == EXIT_INPUT, result.stderr
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("contactsync: error: cannot write the import journal")
+    assert line.endswith(f"{people}.mailjet.journal")

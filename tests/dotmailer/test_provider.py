@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import date, datetime, timezone
 
 import pytest
+from werkzeug.wrappers import Request, Response
 
 import contactsync
 from contactsync import (
@@ -23,7 +25,7 @@ from contactsync import (
 )
 from contactsync.providers.dotmailer import provider as provider_module
 from contactsync.providers.dotmailer.provider import DotmailerProvider
-from contactsync.sandbox import Sandbox
+from contactsync.sandbox import Sandbox, json_response
 from contactsync.sandbox.dotmailer import DotmailerEmulator
 
 
@@ -305,6 +307,54 @@ def test_discovery_reads_the_api_endpoint(dm_sandbox: Sandbox, emulator: Dotmail
     assert client.transport.base_url == base
 
 
+class _PointingEmulator(DotmailerEmulator):
+    """A dotmailer account whose account-info names whatever endpoint the test sets."""
+
+    endpoint = ""
+
+    def account_info(self, request: Request) -> Response:
+        answer = super().account_info(request)
+        body = json.loads(answer.get_data())
+        for item in body["properties"]:
+            if item["name"] == "ApiEndpoint":
+                item["value"] = self.endpoint
+        return json_response(body)
+
+
+@pytest.mark.parametrize(
+    "endpoint",
+    [
+        "http://127.0.0.1:{other}/dotmailer/",  # the same host name on another port
+        "http://r1-api.dotdigital.com/",  # a dotdigital host, but plain http
+        "https://r1-api.dotdigital.com:8443/",  # a dotdigital host on another port
+        "https://api.example.com/",  # another host altogether
+        "https://evil.example/#.dotdigital.com",
+    ],
+)
+def test_discovery_sends_no_credentials_to_an_endpoint_outside_dotdigital(endpoint: str) -> None:
+    pointing = _PointingEmulator()
+    with Sandbox([pointing]) as home, Sandbox(["dotmailer"]) as other:
+        pointing.endpoint = endpoint.format(other=other.url.rsplit(":", 1)[1])
+        client = contactsync.connect(
+            "dotmailer", **pointing.credentials(), discovery_url=home.base_url("dotmailer") + "/v2/account-info"
+        )
+        with pytest.raises(ProviderError, match="no credentials are sent there"):
+            client.lists()
+    assert not other.requests
+    assert [r.path for r in home.requests] == ["/dotmailer/v2/account-info"]
+
+
+def test_discovery_takes_a_dotdigital_https_endpoint() -> None:
+    pointing = _PointingEmulator()
+    pointing.endpoint = "https://r3-api.dotdigital.com/"
+    with Sandbox([pointing]) as home:
+        client = contactsync.connect(
+            "dotmailer", **pointing.credentials(), discovery_url=home.base_url("dotmailer") + "/v2/account-info"
+        )
+        client.api()  # type: ignore[attr-defined]
+    assert client.transport.base_url == "https://r3-api.dotdigital.com"
+
+
 def test_regions_and_configuration(monkeypatch: pytest.MonkeyPatch) -> None:
     client = DotmailerProvider("user@apiconnector.com", "secret-pass", region="r2")
     assert client.transport.base_url == "https://r2-api.dotdigital.com"
@@ -334,3 +384,19 @@ def test_150k_contacts_become_one_aggregated_job(client: DotmailerProvider, emul
     job = client.wait(job, timeout=600, poll_interval=0.05)
     assert (job.status, job.created, job.errored, job.requested) == (ImportStatus.COMPLETED, 150_000, 0, 150_000)
     assert len(emulator.contacts(book)) == 150_000
+
+
+def test_a_control_character_on_the_xlsx_route_is_that_rows_error(
+    client: DotmailerProvider, emulator: DotmailerEmulator
+) -> None:
+    book = client.create_list("Excel")
+    contacts = [
+        Contact("ann@example.com", properties={"city": "Lyon"}),
+        Contact("bob@example.com", properties={"city": "A\x01B"}),
+        Contact("cat@example.com", name="C\x1bat"),
+    ]
+    job = finish(client, client.import_contacts(contacts, [ListSubscription(book)], route="xlsx"))
+    errors = list(client.import_errors(job))
+    assert [(e.row, e.field) for e in errors] == [(2, "city"), (3, "name")]
+    assert "control characters" in errors[0].message
+    assert {c["email"] for c in emulator.contacts(book)} == {"ann@example.com"}

@@ -233,3 +233,15 @@ def test_gdpr_delete(api: Api, emulator: MailjetEmulator) -> None:
     contact = api.data("POST", "/v3/REST/contact", json={"Email": "a@example.com"})[0]["ID"]
     assert api.call("DELETE", f"/v4/contacts/{contact}").status_code == 200
     assert emulator.contacts() == []
+
+
+def test_a_csv_cell_over_pythons_field_limit_fails_the_job_instead_of_completing_empty(api: Api) -> None:
+    lst = api.data("POST", "/v3/REST/contactslist", json={"Name": "L"})[0]["ID"]
+    text = "email,note\na@example.com,short\nb@example.com," + "n" * 200_000 + "\n"  # over 128 KiB in one cell
+    upload = api.call(
+        "POST", f"/v3/DATA/contactslist/{lst}/CSVData/text:plain", data=text, headers={"Content-Type": "text/plain"}
+    )
+    body = {"ContactsListID": lst, "DataID": upload.json()["ID"], "Method": "addforce"}
+    job = api.data("POST", "/v3/REST/csvimport", json=body)[0]["ID"]
+    statuses = _job_until(api, f"/v3/REST/csvimport/{job}", final="Error")
+    assert statuses[-1] == "Error" and "Completed" not in statuses

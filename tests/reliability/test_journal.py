@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import contextlib
+import sqlite3
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -140,3 +142,65 @@ def test_a_file_that_is_not_a_journal_is_refused(tmp_path: Path) -> None:
     path.write_text("hello, I am text\n" * 100)
     with pytest.raises(ConfigurationError, match="not an import journal"):
         Journal(path)
+
+
+def _interrupted(sandbox: Sandbox, tmp_path: Path) -> Path:
+    """The journal of an import cut short at row 12: three batches recorded."""
+    journal = tmp_path / "import.journal"
+    with pytest.raises(KeyboardInterrupt):
+        client(sandbox).import_contacts(cut_at(12), route="json", journal=journal)
+    return journal
+
+
+def _edit(sql: str) -> Callable[[Path], None]:
+    def edit(path: Path) -> None:
+        with contextlib.closing(sqlite3.connect(path)) as db:
+            db.execute(sql)
+            db.commit()
+
+    return edit
+
+
+def _overwrite(offset: int, data: bytes) -> Callable[[Path], None]:
+    def overwrite(path: Path) -> None:
+        with path.open("r+b") as handle:
+            handle.seek(offset)
+            handle.write(data)
+
+    return overwrite
+
+
+DAMAGE: dict[str, Callable[[Path], object]] = {
+    "rows blob not 8-aligned": _edit("UPDATE batch SET rows = x'00112233445566' WHERE number = 1"),
+    "rows as text": _edit("UPDATE batch SET rows = 'abc' WHERE number = 1"),
+    "row and email counts differ": _edit("UPDATE batch SET emails = 'one@example.com' WHERE number = 1"),
+    "unknown status": _edit("UPDATE batch SET status = 'exploded' WHERE number = 1"),
+    "a row number that is not a number": _edit("UPDATE batch SET first_row = 'x' WHERE number = 2"),
+    "garbage pages": _overwrite(4096, bytes(range(256)) * 48),
+    "truncated": lambda path: path.write_bytes(path.read_bytes()[:1500]),
+    "not a database": lambda path: path.write_bytes(b"hello, I am text\n" * 500),
+    "another version": _edit("PRAGMA user_version = 99"),
+}
+
+
+@pytest.mark.parametrize("damage", list(DAMAGE))
+def test_a_damaged_journal_is_a_configuration_error_saying_how_to_start_over(
+    toy: tuple[Sandbox, ToyEmulator], tmp_path: Path, damage: str
+) -> None:
+    sandbox, _ = toy
+    journal = _interrupted(sandbox, tmp_path)
+    DAMAGE[damage](journal)
+    with pytest.raises(ConfigurationError, match="delete it to start the import over") as caught:
+        client(sandbox).wait(client(sandbox).import_contacts(rows(), journal=journal))
+    assert str(journal) in str(caught.value)
+
+
+def test_no_journal_is_written_before_the_first_batch_is_sent(toy: tuple[Sandbox, ToyEmulator], tmp_path: Path) -> None:
+    sandbox, _ = toy
+    journal = tmp_path / "import.journal"
+    with pytest.raises(KeyboardInterrupt):
+        client(sandbox).import_contacts(cut_at(2), route="json", journal=journal)  # cut before a batch filled
+    assert not journal.exists()
+    rejected = [RowError("broken", None, "email", "not an email address")]
+    job = client(sandbox).import_contacts(rejected, journal=journal)  # every row rejected: nothing sent
+    assert job.errored == 1 and not journal.exists()

@@ -252,3 +252,17 @@ def test_rate_limits_are_waited_out() -> None:
         with pytest.raises(RateLimited, match="too many requests") as raised:
             client.lists()
         assert raised.value.retry_after == 0
+
+
+@pytest.mark.parametrize("name", ["First Name", "VIP?", "2nd", "", "x" * 101, "é"])
+def test_a_name_sendgrid_cannot_take_is_refused_naming_it(name: str) -> None:
+    client = contactsync.connect("sendgrid", api_key="SG.key-0001", base_url="http://127.0.0.1:9/sendgrid")
+    with pytest.raises(UnrepresentableValue) as caught:
+        client.check_property_name(name)
+    assert caught.value.field == name
+
+
+@pytest.mark.parametrize("name", ["first_name", "_2nd", "vip", "x" * 100])
+def test_a_name_sendgrid_takes_passes(name: str) -> None:
+    client = contactsync.connect("sendgrid", api_key="SG.key-0001", base_url="http://127.0.0.1:9/sendgrid")
+    client.check_property_name(name)

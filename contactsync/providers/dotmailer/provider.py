@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import functools
 import io
 import os
 import secrets
@@ -20,8 +21,8 @@ from urllib3.fields import RequestField
 
 from contactsync.batching import Batch, BatchLimits
 from contactsync.csvio import csv_row
-from contactsync.errors import ConfigurationError, InvalidInput, NotFound, ProviderError
-from contactsync.http import BasicAuth, Transport
+from contactsync.errors import ConfigurationError, InvalidInput, NotFound, ProviderError, UnrepresentableValue
+from contactsync.http import BasicAuth, Transport, path_segment
 from contactsync.model import (
     Contact,
     ContactList,
@@ -52,6 +53,7 @@ from contactsync.providers.dotmailer.translate import (
     unstructure,
     wire_field_name,
 )
+from contactsync.settings import check_credentials, text, whole_number
 
 __all__ = ["DISCOVERY_URL", "MAX_FILE_BYTES", "REGIONS", "DotmailerProvider"]
 
@@ -120,7 +122,11 @@ class _FileRoute(ImportRoute):
     @property
     def path(self) -> str:
         """The upload path: the plain endpoints overwrite, the others carry the merge option."""
-        base = "/v2/contacts/import" if self.book is None else f"/v2/address-books/{self.book}/contacts/import"
+        base = (
+            "/v2/contacts/import"
+            if self.book is None
+            else f"/v2/address-books/{path_segment(self.book)}/contacts/import"
+        )
         return base if self.merge == "Overwrite" else f"{base}/with-merge-option/{self.merge}"
 
     def encode(self, contact: Contact) -> bytes:
@@ -308,18 +314,35 @@ class XlsxRoute(_FileRoute):
     extension = ".xlsx"
     content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
+    def encode(self, contact: Contact) -> bytes:
+        """The CSV route's row, once every text is one an Excel cell can hold (no control characters)."""
+        illegal = _openpyxl().cell.cell.ILLEGAL_CHARACTERS_RE.search
+        for field, value in (("name", contact.name), *contact.properties.items()):
+            if illegal(field) or (isinstance(value, str) and illegal(value)):
+                raise UnrepresentableValue(
+                    "an Excel cell cannot hold control characters other than tab and line breaks; use route='csv'",
+                    field=field,
+                )
+        return super().encode(contact)
+
     def render(self, csv_pieces: list[bytes]) -> list[bytes]:
-        try:
-            from openpyxl import Workbook  # type: ignore[import-untyped]
-        except ImportError:  # pragma: no cover - depends on the installation
-            raise ConfigurationError("the xlsx route needs openpyxl: pip install 'contactsync[excel]'") from None
-        book = Workbook(write_only=True)
+        book = _openpyxl().Workbook(write_only=True)
         sheet = book.create_sheet("contacts")
         for row in csv.reader(io.StringIO(b"".join(csv_pieces).decode("utf-8"), newline="")):
             sheet.append(row)
         out = io.BytesIO()
         book.save(out)
         return [out.getvalue()]
+
+
+@functools.cache
+def _openpyxl() -> Any:
+    """openpyxl, which the xlsx route needs (the ``excel`` extra), imported once."""
+    try:
+        import openpyxl.cell.cell  # type: ignore[import-untyped]
+    except ImportError:  # pragma: no cover - depends on the installation
+        raise ConfigurationError("the xlsx route needs openpyxl: pip install 'contactsync[excel]'") from None
+    return openpyxl
 
 
 def _cells(row: bytes) -> int:
@@ -377,22 +400,21 @@ class DotmailerProvider(Provider):
             raise ConfigurationError(
                 "dotmailer needs an API user: username= and password= (or DOTMAILER_USERNAME / DOTMAILER_PASSWORD)"
             )
+        check_credentials(self.name, username=username, password=password)
         if region is not None and base_url is not None:
             raise ConfigurationError("dotmailer: pass region= or base_url=, not both")
         if region is not None:
-            if region not in REGIONS:
+            if not isinstance(region, str) or region not in REGIONS:
                 raise ConfigurationError(f"dotmailer: region must be one of {sorted(REGIONS)}, got {region!r}")
             base_url = REGIONS[region]
         self._discovery: str | None = None
         if base_url is None:
             suffix = "/v2/account-info"
-            if not discovery_url.rstrip("/").endswith(suffix):
+            if not text(self.name, "discovery_url", discovery_url).rstrip("/").endswith(suffix):
                 raise ConfigurationError(f"dotmailer: discovery_url must end with {suffix}, got {discovery_url!r}")
             base_url = discovery_url.rstrip("/")[: -len(suffix)]
             self._discovery = discovery_url
-        if max_file_bytes < 1024:
-            raise ConfigurationError("dotmailer: max_file_bytes must be at least 1024")
-        self.max_file_bytes = max_file_bytes
+        self.max_file_bytes = whole_number(self.name, "max_file_bytes", max_file_bytes, 1024, MAX_FILE_BYTES)
         super().__init__(base_url=base_url, auth=BasicAuth(username, password), secrets=[username, password], **options)
 
     # -- the endpoint --------------------------------------------------------------------
@@ -404,18 +426,38 @@ class DotmailerProvider(Provider):
         return self.transport
 
     def _discover(self, url: str) -> None:
-        """Read ``ApiEndpoint`` from account-info and move the transport there (reference/dotmailer.md §7)."""
+        """Read ``ApiEndpoint`` from account-info and move the transport there (reference/dotmailer.md §7).
+
+        The credentials go along, so only an endpoint dotdigital serves is taken: https on a
+        dotdigital (or legacy dotmailer) host on the default port, or a URL under the base URL
+        already in use (the sandbox's own, when discovery ran against a loopback sandbox).
+        """
         info = structure(self.transport.json("GET", url), wire.AccountInfo)
         endpoint = info.property("ApiEndpoint")
         if not isinstance(endpoint, str) or not endpoint.strip():
             raise ProviderError("account-info has no ApiEndpoint property", provider=self.name)
-        host = urlsplit(endpoint).hostname or ""
-        if host != urlsplit(url).hostname and not host.endswith((".dotdigital.com", ".dotmailer.com")):
-            raise ProviderError(f"account-info names an endpoint outside dotdigital: {host!r}", provider=self.name)
+        if not self._trusted_endpoint(endpoint.strip()):
+            raise ProviderError(
+                "account-info names an endpoint outside dotdigital's https hosts; no credentials are sent there",
+                provider=self.name,
+            )
         old = self.transport
         self.transport = old.with_base_url(endpoint.strip().rstrip("/"))
         old.close()
         self._discovery = None
+
+    def _trusted_endpoint(self, endpoint: str) -> bool:
+        if self.transport.is_api_url(endpoint.rstrip("/") + "/"):
+            return True
+        try:
+            parts = urlsplit(endpoint)
+            port = parts.port
+        except ValueError:
+            return False
+        host = parts.hostname or ""
+        # reference/dotmailer.md §7: *-api.dotdigital.com, and the legacy *-api.dotmailer.com hosts (S5, S6, S9)
+        dotdigital = host.endswith((".dotdigital.com", ".dotmailer.com"))
+        return parts.scheme == "https" and dotdigital and port in (None, 443) and parts.username is None
 
     @staticmethod
     def parse_error(response: Any) -> tuple[str, str | None]:
@@ -457,7 +499,7 @@ class DotmailerProvider(Provider):
 
     def raw_status(self, job_id: str) -> wire.ContactImport:
         """``GET /v2/contacts/import/{id}``, as the server wrote it."""
-        return structure(self.api().json("GET", f"/v2/contacts/import/{quote(job_id, safe='')}"), wire.ContactImport)
+        return structure(self.api().json("GET", f"/v2/contacts/import/{path_segment(job_id)}"), wire.ContactImport)
 
     def fetch_status(self, job_id: str) -> ImportJob:
         record = self.raw_status(job_id)
@@ -485,7 +527,7 @@ class DotmailerProvider(Provider):
 
     def report(self, job_id: str) -> wire.ImportReport:
         """``GET /v2/contacts/import/{id}/report``: the counts of a finished import."""
-        path = f"/v2/contacts/import/{quote(job_id, safe='')}/report"
+        path = f"/v2/contacts/import/{path_segment(job_id)}/report"
         return structure(self.api().json("GET", path), wire.ImportReport)
 
     def part_errors(self, part: ImportJob) -> Iterator[ReportedError]:
@@ -493,7 +535,7 @@ class DotmailerProvider(Provider):
         if not part.id or (part.status is ImportStatus.COMPLETED and not part.errored):
             return  # nothing was sent (every row was rejected locally), or nothing went wrong
         api = self.api()
-        response = api.request("GET", f"/v2/contacts/import/{quote(part.id, safe='')}/report-faults")
+        response = api.request("GET", f"/v2/contacts/import/{path_segment(part.id)}/report-faults")
         if response.content.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"{"):
             message, code = self.parse_error(response)  # reference/dotmailer.md §3: JSON here is an error
             raise ProviderError(message, provider=self.name, status=response.status_code, code=code)
@@ -584,25 +626,26 @@ class DotmailerProvider(Provider):
         if record is None or record.id is None:
             return []
         subscribed = record.status in (None, "Subscribed")
-        books = self._pages(f"/v2/contacts/{record.id}/address-books", wire.AddressBook)
+        books = self._pages(f"/v2/contacts/{path_segment(record.id)}/address-books", wire.AddressBook)
         return [Membership(str(book.id), subscribed) for book in books]
 
     def apply_subscriptions(self, email: str, subscriptions: tuple[ListSubscription, ...]) -> None:
         for sub in subscriptions:
-            book = self._book_id(sub.list_id)
+            book = path_segment(self._book_id(sub.list_id))
             if sub.action in (SubscriptionAction.ADD_NO_FORCE, SubscriptionAction.ADD_FORCE):
                 self._add(email, book, force=sub.action is SubscriptionAction.ADD_FORCE)
             elif sub.action is SubscriptionAction.REMOVE:
                 record = self._contact(email)
                 if record is not None and record.id is not None:
                     with contextlib.suppress(NotFound):  # not in the book: nothing to remove
-                        self.api().request("DELETE", f"/v2/address-books/{book}/contacts/{record.id}")
+                        self.api().request("DELETE", f"/v2/address-books/{book}/contacts/{path_segment(record.id)}")
             else:
                 body = {"email": email}
                 self.api().json("POST", f"/v2/address-books/{book}/contacts/unsubscribe", json=body, safe=True)
 
     def _add(self, email: str, book: str, *, force: bool) -> None:
-        """Add to a book; a suppressed contact is left (addnoforce) or resubscribed with no challenge (addforce)."""
+        """Add to a book (``book``: its id as a path segment); a suppressed contact is left (addnoforce) or
+        resubscribed with no challenge (addforce)."""
         body = unstructure(wire.ApiContact(email=email))
         for _ in range(3):
             try:

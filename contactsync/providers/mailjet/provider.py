@@ -12,7 +12,7 @@ from typing_extensions import Unpack
 
 from contactsync.batching import BatchLimits
 from contactsync.errors import ConfigurationError, InvalidInput, NotFound
-from contactsync.http import BasicAuth
+from contactsync.http import BasicAuth, path_segment
 from contactsync.model import (
     Contact,
     ContactList,
@@ -26,6 +26,7 @@ from contactsync.model import (
 from contactsync.provider import Capabilities, ImportRoute, InputItem, Provider, ProviderOptions, ReportedError
 from contactsync.providers.mailjet import errorfiles, translate, wire
 from contactsync.providers.mailjet.routes import CsvRoute, JsonRoute, PropertyTypes
+from contactsync.settings import check_credentials
 
 __all__ = ["MailjetProvider"]
 
@@ -76,9 +77,10 @@ class MailjetProvider(Provider):
             raise ConfigurationError(
                 "mailjet needs api_key and secret_key (or MJ_APIKEY_PUBLIC and MJ_APIKEY_PRIVATE in the environment)"
             )
+        check_credentials(self.name, api_key=api_key, secret_key=secret_key)
+        if region is not None and (not isinstance(region, str) or region not in self.regions):
+            raise ConfigurationError(f"mailjet has no region {region!r}; known: {', '.join(self.regions)}")
         if base_url is None:
-            if region is not None and region not in self.regions:
-                raise ConfigurationError(f"mailjet has no region {region!r}; known: {', '.join(self.regions)}")
             base_url = self.regions[region] if region is not None else self.default_base_url
         super().__init__(
             base_url=base_url,
@@ -124,15 +126,15 @@ class MailjetProvider(Provider):
         """
         parts = job_id.strip().split(":")
         if parts[0] == "csvimport" and len(parts) == 2:
-            answer = self.transport.json("GET", f"/v3/REST/csvimport/{parts[1]}")
+            answer = self.transport.json("GET", f"/v3/REST/csvimport/{path_segment(parts[1])}")
             record = translate.structure(translate.structure(answer, wire.Envelope).data[0], wire.MjCsvImport)
             return self.csvimport_job(record, parts[1])
         if parts[0] == "contactslist" and len(parts) == 3:
             part_id, rest = job_id.strip(), parts[2]
-            path = f"/v3/REST/contactslist/{parts[1]}/managemanycontacts/{rest}"
+            path = f"/v3/REST/contactslist/{path_segment(parts[1])}/managemanycontacts/{path_segment(rest)}"
         elif len(parts) == 1 or (parts[0] == "contact" and len(parts) == 2):
             rest = parts[-1]
-            part_id, path = f"contact:{rest}", f"/v3/REST/contact/managemanycontacts/{rest}"
+            part_id, path = f"contact:{rest}", f"/v3/REST/contact/managemanycontacts/{path_segment(rest)}"
         else:
             raise InvalidInput(f"{job_id!r} is not a Mailjet job id", field="job_id")
         answer = self.transport.json("GET", path)
@@ -171,14 +173,16 @@ class MailjetProvider(Provider):
     def part_errors(self, part: ImportJob) -> Iterator[ReportedError]:
         job = part.id.rsplit(":", 1)[-1]
         if part.id.startswith("csvimport:"):
-            response = self.transport.request("GET", f"/v3/DATA/BatchJob/{job}/CSVError/text:csv")
+            response = self.transport.request("GET", f"/v3/DATA/BatchJob/{path_segment(job)}/CSVError/text:csv")
             yield from errorfiles.csv_errors(response.content.decode("utf-8", errors="replace"))
         elif part.errored:
             yield from self._json_errors(job)
 
     def _json_errors(self, job: str) -> Iterator[ReportedError]:
         try:
-            payload = self.transport.json("GET", f"/v3/DATA/batchjob/{job}/JSONError/application:json/LAST")
+            payload = self.transport.json(
+                "GET", f"/v3/DATA/batchjob/{path_segment(job)}/JSONError/application:json/LAST"
+            )
         except NotFound:
             return
         yield from errorfiles.json_errors(payload)
@@ -235,7 +239,7 @@ class MailjetProvider(Provider):
         except NotFound:
             return None
         stored = translate.structure(translate.structure(answer, wire.Envelope).data[0], wire.MjStoredContact)
-        answer = self.transport.json("GET", f"/v3/REST/contactdata/{stored.id}")
+        answer = self.transport.json("GET", f"/v3/REST/contactdata/{path_segment(stored.id)}")
         data = translate.structure(translate.structure(answer, wire.Envelope).data[0], wire.MjContactData)
         types = self._datatypes()
         properties = {

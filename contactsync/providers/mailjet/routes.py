@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from contactsync import jsonplan
 from contactsync.batching import Batch, BatchLimits
 from contactsync.errors import UnrepresentableValue, UnsupportedAction
+from contactsync.http import path_segment
 from contactsync.model import Contact, FieldDefinition, ImportJob, ImportStatus, ListSubscription
 from contactsync.provider import ImportRoute, merge_extra
 from contactsync.providers.mailjet import translate, wire
@@ -107,7 +108,7 @@ class JsonRoute(ImportRoute):
         self._json = jsonplan.JsonPlans(self._step, translate.json_record)
         if len(subscriptions) == 1:
             only = subscriptions[0]
-            self.path = f"/v3/REST/contactslist/{only.list_id}/managemanycontacts"
+            self.path = f"/v3/REST/contactslist/{path_segment(only.list_id)}/managemanycontacts"
             self.prefix = f"contactslist:{only.list_id}"
             head: dict[str, Any] = {"Action": only.action.value}
         else:
@@ -233,7 +234,7 @@ class CsvRoute(ImportRoute):
         list_id = self.subscription.list_id
         uploaded = self.provider.transport.json(
             "POST",
-            f"/v3/DATA/contactslist/{list_id}/CSVData/text:plain",
+            f"/v3/DATA/contactslist/{path_segment(list_id)}/CSVData/text:plain",
             data=text.encode(),
             headers={"Content-Type": "text/plain"},
         )
@@ -258,7 +259,7 @@ class CsvRoute(ImportRoute):
         return {
             "route": self.name,
             "method": "POST",
-            "url": f"/v3/DATA/contactslist/{self.subscription.list_id}/CSVData/text:plain",
+            "url": f"/v3/DATA/contactslist/{path_segment(self.subscription.list_id)}/CSVData/text:plain",
             "columns": names,
             "bytes": len(text.encode()),
             "contacts": len(batch),

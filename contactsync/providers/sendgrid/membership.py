@@ -13,7 +13,7 @@ from typing import Any
 from urllib.parse import quote
 
 from contactsync.errors import NotFound
-from contactsync.http import Transport
+from contactsync.http import Transport, path_segment
 from contactsync.model import ListSubscription, SubscriptionAction
 from contactsync.providers.sendgrid.translate import converter
 from contactsync.providers.sendgrid.wire import ContactDetails, RecipientEmails, SearchEmails, SearchResponse
@@ -74,10 +74,12 @@ class Memberships:
             for chunk in chunks(emails, SUPPRESSION_CHUNK):
                 body = converter.unstructure(RecipientEmails(list(chunk)))
                 suppressed = self.transport.json(
-                    "POST", f"/v3/asm/groups/{gid}/suppressions/search", json=body, safe=True
+                    "POST", f"/v3/asm/groups/{path_segment(gid)}/suppressions/search", json=body, safe=True
                 )
                 for email in suppressed or ():
-                    self.transport.request("DELETE", f"/v3/asm/groups/{gid}/suppressions/{quote(str(email), safe='@')}")
+                    self.transport.request(
+                        "DELETE", f"/v3/asm/groups/{path_segment(gid)}/suppressions/{quote(str(email), safe='@')}"
+                    )
         for email in self._globally_suppressed(emails):
             self.transport.request("DELETE", f"/v3/asm/suppressions/global/{quote(email, safe='@')}")
 
@@ -90,7 +92,7 @@ class Memberships:
                 for chunk in chunks(ids, SEARCH_LIMIT):
                     self.transport.request(
                         "DELETE",
-                        f"/v3/marketing/lists/{quote(list_id)}/contacts",
+                        f"/v3/marketing/lists/{path_segment(list_id)}/contacts",
                         params={"contact_ids": ",".join(chunk)},
                     )
         for target in dict.fromkeys(self._suppression_paths(subscriptions)):
@@ -103,7 +105,9 @@ class Memberships:
             if sub.action is not SubscriptionAction.UNSUBSCRIBE:
                 continue
             gid = self.unsubscribe_groups.get(sub.list_id)
-            yield f"/v3/asm/groups/{gid}/suppressions" if gid is not None else "/v3/asm/suppressions/global"
+            yield (
+                f"/v3/asm/groups/{path_segment(gid)}/suppressions" if gid is not None else "/v3/asm/suppressions/global"
+            )
 
     def _globally_suppressed(self, emails: Sequence[str]) -> list[str]:
         if len(emails) == 1:

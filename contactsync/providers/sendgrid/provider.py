@@ -11,7 +11,6 @@ import os
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
-from urllib.parse import quote
 
 from typing_extensions import Unpack
 
@@ -19,7 +18,7 @@ from contactsync import jsonplan
 from contactsync.batching import Batch, BatchLimits
 from contactsync.csvio import csv_row
 from contactsync.errors import ConfigurationError, ProviderError, UnrepresentableValue, UnsupportedAction
-from contactsync.http import BearerAuth
+from contactsync.http import BearerAuth, path_segment
 from contactsync.model import (
     Contact,
     ContactList,
@@ -65,6 +64,7 @@ from contactsync.providers.sendgrid.wire import (
     ListRecord,
     UpsertResponse,
 )
+from contactsync.settings import check_credentials, flag, whole_number
 
 __all__ = ["CsvRoute", "JsonRoute", "SendGridProvider"]
 
@@ -135,10 +135,7 @@ class _SendGridRoute(ImportRoute):
             kind = infer_field_type(name, value, self.provider.booleans)
             if kind is None:
                 continue
-            if not _FIELD_NAME.fullmatch(name):
-                raise UnrepresentableValue(
-                    "SendGrid field names are letters, digits and _, not starting with a digit", field=name
-                )
+            self.provider.check_property_name(name)
             self.book.add(self.provider.create_field_record(CreateField(name, kind)))
             created = True
         return created
@@ -321,6 +318,22 @@ class CsvRoute(_SendGridRoute):
         return self.part(answer.job_id, batch)
 
 
+def _group_map(groups: object) -> dict[str, int]:
+    """``unsubscribe_groups`` checked: list ids to unsubscribe group ids (whole numbers from 1; reference §12a)."""
+    if groups is None:
+        return {}
+    if not isinstance(groups, Mapping):
+        raise ConfigurationError(
+            f"sendgrid: unsubscribe_groups must map list ids to group ids, not {type(groups).__name__}"
+        )
+    mapped = {}
+    for list_id, group in groups.items():
+        if not isinstance(list_id, (str, int)) or isinstance(list_id, bool):
+            raise ConfigurationError(f"sendgrid: unsubscribe_groups keys are list ids, not {type(list_id).__name__}")
+        mapped[str(list_id)] = whole_number("sendgrid", f"unsubscribe_groups[{str(list_id)!r}]", group, 1)
+    return mapped
+
+
 def _cells(row: bytes) -> int:
     """How many cells one encoded CSV row holds (a quote means parsing it; commas alone can be counted)."""
     if b'"' in row:
@@ -360,8 +373,11 @@ class SendGridProvider(Provider):
         key = api_key or os.environ.get("SENDGRID_API_KEY")
         if not key:
             raise ConfigurationError("sendgrid needs an API key: pass api_key= or set SENDGRID_API_KEY")
+        check_credentials(self.name, api_key=key)
         if booleans not in (None, "text", "number"):
             raise ConfigurationError(f'sendgrid: booleans must be None, "text" or "number", not {booleans!r}')
+        groups = _group_map(unsubscribe_groups)
+        unsubscribe_all = flag(self.name, "global_unsubscribe", global_unsubscribe)
         super().__init__(
             base_url=base_url or self.default_base_url,
             auth=BearerAuth(key),
@@ -369,8 +385,8 @@ class SendGridProvider(Provider):
             **options,
         )
         self.booleans: Booleans = booleans
-        self.unsubscribe_groups = {str(k): int(v) for k, v in (unsubscribe_groups or {}).items()}
-        self.global_unsubscribe = global_unsubscribe
+        self.unsubscribe_groups = groups
+        self.global_unsubscribe = unsubscribe_all
         # The actions this configuration applies exactly; an instance attribute shadowing the class default.
         self.capabilities = _capabilities(unsubscribe=bool(self.unsubscribe_groups) or global_unsubscribe)
 
@@ -390,6 +406,13 @@ class SendGridProvider(Provider):
 
     # -- hooks ----------------------------------------------------------------------------
 
+    def check_property_name(self, name: str) -> None:
+        """reference/sendgrid.md §4: letters, digits and ``_``, not starting with a digit, at most 100 of them."""
+        if not _FIELD_NAME.fullmatch(name):
+            raise UnrepresentableValue(
+                "SendGrid field names are letters, digits and _, not starting with a digit (at most 100)", field=name
+            )
+
     @staticmethod
     def parse_error(response: Any) -> tuple[str, str | None]:
         """``{"errors": [{"field", "message", ...}]}``: messages joined, the first field as the code."""
@@ -408,7 +431,7 @@ class SendGridProvider(Provider):
         return JsonRoute(self, subscriptions, extra)
 
     def fetch_status(self, job_id: str) -> ImportJob:
-        data = self.transport.json("GET", f"/v3/marketing/contacts/imports/{quote(job_id)}")
+        data = self.transport.json("GET", f"/v3/marketing/contacts/imports/{path_segment(job_id)}")
         return job_from_wire(converter.structure(data, JobRecord))
 
     def part_errors(self, part: ImportJob) -> Iterator[ReportedError]:
