@@ -68,11 +68,15 @@ def job_record(job: ImportJob, seconds: float | None = None) -> dict[str, Any]:
         "status": job.status.value,
         "provider_status": job.provider_status,
         "requested": job.requested,
+        "accepted": job.accepted,
         "created": job.created,
         "updated": job.updated,
         "errored": job.errored,
         "parts": len(job.parts) or 1,
     }
+    reason = failure_reason(job)
+    if reason is not None:
+        record["reason"] = reason
     if seconds is not None:
         record["seconds"] = round(seconds, 3)
     return record
@@ -82,13 +86,34 @@ def error_record(error: RowError) -> dict[str, Any]:
     return attrs.asdict(error)
 
 
+def _count(value: int | None) -> str:
+    """A count, or "?" where the provider does not say."""
+    return "?" if value is None else f"{value:,}"
+
+
+def failure_reason(job: ImportJob) -> str | None:
+    """Why a finished job failed: the first failed part's reason, or the first row rejected before sending."""
+    if job.status.is_success or not job.status.is_terminal:
+        return None
+    for part in job.provider_jobs:
+        if part.status is job.status or part.status in (ImportStatus.FAILED, ImportStatus.REJECTED):
+            error = part.extra.get("error")
+            return str(error) if error else f"the {job.provider} job {part.id} ended {part.provider_status}"
+    if job.local_errors:
+        first = job.local_errors[0]
+        return f"no row was sent; the first was refused: {first.message}"
+    return None
+
+
 def describe_job(job: ImportJob, seconds: float | None = None) -> str:
     took = f" in {seconds:.1f} s" if seconds is not None else ""
-    return (
-        f"{job.provider} job {job.id}: {job.status.value} ({job.provider_status})\n"
-        f"  requested {job.requested:,}  created {job.created:,}  updated {job.updated:,}  "
-        f"errored {job.errored:,}{took}"
+    text = (
+        f"{job.provider} job {job.id or '(nothing sent)'}: {job.status.value} ({job.provider_status})\n"
+        f"  requested {job.requested:,}  accepted {job.accepted:,} (created {_count(job.created)}, "
+        f"updated {_count(job.updated)})  errored {job.errored:,}{took}"
     )
+    reason = failure_reason(job)
+    return text if reason is None else f"{text}\n  why: {reason}"
 
 
 class Progress:
@@ -155,7 +180,7 @@ def reading(reader: ContactReader, progress: Progress, batches: list[int]) -> It
 
 def wait_progress(progress: Progress) -> Callable[[ImportJob], None]:
     def show(job: ImportJob) -> None:
-        processed = job.created + job.updated + job.errored
+        processed = job.accepted + job.errored
         parts = job.parts or (job,)
         done_parts = sum(p.status.is_terminal for p in parts) / len(parts)
         fraction = max(done_parts, processed / job.requested if job.requested else 0.0)
