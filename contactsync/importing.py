@@ -538,9 +538,9 @@ class ImportPipeline:
         """The job with the counts of each finished part made to add up to the rows it was sent.
 
         A part that failed outright accepted none of its rows. A finished part that confirms
-        fewer rows (accepted or reported) than it was sent leaves the others unconfirmed: its
-        unreported rows become row errors (they may or may not have been applied), and it
-        accepts none for sure. A finished part that accepted nothing is ``FAILED``.
+        fewer rows (accepted or reported) than it was sent leaves the others unconfirmed: it
+        accepted none for sure, so each row it did not report becomes a row error (it may
+        or may not have been applied). A finished part that accepted nothing is ``FAILED``.
         """
         parts = list(job.parts or ((job,) if job.id else ()))
         fixed = [self._account_part(part) for part in parts]
@@ -565,18 +565,17 @@ class ImportPipeline:
             if (part.requested, part.accepted, part.errored) == (sent, accepted, errored):
                 return part
             return attrs.evolve(part, requested=sent, accepted=accepted, errored=errored)
-        extra = dict(part.extra)
-        status = ImportStatus.FAILED if not accepted else ImportStatus.COMPLETED_WITH_ERRORS
-        if unconfirmed:
-            extra["unconfirmed"] = unconfirmed
-            extra["error"] = (
+        if not unconfirmed:  # every row reported by the provider: none accepted
+            return _none_accepted(part, sent)
+        extra = {
+            **part.extra,
+            "unconfirmed": unconfirmed,
+            "error": (
                 f"the {self.name} job {part.id} ended {part.provider_status} confirming {accepted + errored} of the "
                 f"{sent} rows sent: this row is not confirmed, and may or may not have been applied"
-            )
-            return attrs.evolve(
-                part, status=status, requested=sent, created=None, updated=None, accepted=0, errored=sent, extra=extra
-            )
-        return attrs.evolve(part, status=status, requested=sent, accepted=0, errored=sent, extra=extra)
+            ),
+        }
+        return _none_accepted(part, sent, extra=extra)
 
     def row_errors(self, job: ImportJob) -> Iterator[RowError]:
         """Every row that did not make it: rejected locally, reported by the provider, or in a failed job.
@@ -610,6 +609,13 @@ class ImportPipeline:
             except ProviderError:
                 return []
         return list(self.provider.part_errors(part))
+
+
+def _none_accepted(part: ImportJob, sent: int, **changes: Any) -> ImportJob:
+    """``part``, finished with none of its ``sent`` rows accepted: FAILED, every row an error."""
+    return attrs.evolve(
+        part, status=ImportStatus.FAILED, requested=sent, created=0, updated=0, accepted=0, errored=sent, **changes
+    )
 
 
 def trace(rows: RowIndex | None, reported: ReportedError) -> RowError:

@@ -325,3 +325,23 @@ def test_emulator_state_survives_a_dump(client: MailjetProvider, emulator: Mailj
     copy = MailjetEmulator()
     copy.load(emulator.dump())
     assert copy.contacts(news) == emulator.contacts(news) != []
+
+
+def test_a_job_that_confirms_fewer_rows_than_it_was_sent_reports_the_others(
+    client: MailjetProvider, emulator: MailjetEmulator
+) -> None:
+    """Issue 12, item 8: a CSV job answered Completed, Count 0, Errcount 0 for 3 rows (the emulator had crashed on
+    a 200 KB cell): the rows were neither stored nor reported. Now every row is accepted (and stored) or an error."""
+    news = client.create_list("News")
+    contacts = [
+        Contact("a@example.com", properties={"note": "n"}),
+        Contact("b@example.com", properties={"note": "x" * 200_000}),
+        Contact("c@example.com", properties={"note": "m"}),
+    ]
+    job = client.wait(client.import_contacts(contacts, [ListSubscription(news)], route="csv"))
+    errors = list(client.import_errors(job))
+    assert job.accepted + job.errored == job.requested == 3
+    assert len(errors) == job.errored
+    reported = {error.row for error in errors}
+    stored = {c["Email"] for c in emulator.contacts(news)}
+    assert {c.email for row, c in enumerate(contacts, start=1) if row not in reported} <= stored
