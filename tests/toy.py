@@ -296,7 +296,7 @@ class ToyProvider(Provider):
             row = self.transport.json("GET", f"/v1/contacts/{quote(Contact(email).email, safe='@')}")
         except NotFound:
             return None
-        return Contact(row["email"], row["name"], row["props"])
+        return Contact(row["email"], row["name"], {k: v for k, v in row["props"].items() if v is not None})
 
     def get_subscriptions(self, email: str) -> list[Membership]:
         try:

@@ -217,6 +217,14 @@ def test_blank_values_cannot_be_imported_unless_blanks_clear(name: str, blank: s
 
 
 def test_numbers_are_written_without_exponents() -> None:
-    assert translate.format_value(1e16, "n") == "10000000000000000"
+    assert translate.format_value(1e16, "n") == "10000000000000000.0"  # a float stays a float when read
     assert translate.format_value(2.5e-7, "n") == "0.00000025"
+    assert translate.format_value(10**16, "n") == "10000000000000000"
     assert float(translate.format_value(0.1, "n")) == 0.1
+
+
+@given(st.floats(allow_nan=False, allow_infinity=False))
+def test_a_float_cell_reads_back_as_that_float(value: float) -> None:
+    cell = translate.format_value(value, "n")
+    assert "." in cell and "e" not in cell.lower()
+    assert float(cell) == value

@@ -201,8 +201,11 @@ class _FileRoute(ImportRoute):
                     return False  # clearing a field the account does not have changes nothing
                 self._pending[column] = wanted
                 return True
-        if wanted is not None and stored is not FieldType.TEXT and not self.client.same_field_type(stored, wanted):
-            raise InvalidInput(f"the dotmailer data field {column} is {stored.value}, not {wanted.value}", field=field)
+        if wanted is not None and not self.client.same_field_type(stored, wanted):
+            # A text field would take the value as text, and read it back a string: refused instead.
+            raise UnrepresentableValue(
+                f"the dotmailer data field {column} is {stored.value}, not {wanted.value}", field=field
+            )
         return True
 
     def payload(self, batch: Batch) -> bytes:

@@ -243,11 +243,16 @@ def _json_value(value: PropertyValue, field: str) -> Any:
 
 
 def format_value(value: PropertyValue, field: str) -> str:
-    """One import-file cell: ISO 8601 UTC date-times, ``True``/``False``, numbers without exponents."""
+    """One import-file cell: ISO 8601 UTC date-times, ``True``/``False``, numbers without exponents.
+
+    A float keeps a decimal point (``1e16`` is ``10000000000000000.0``), so that it is read as the
+    float it is, not as an integer of other digits.
+    """
     if isinstance(value, bool):
         return "True" if value else "False"
     if isinstance(value, float):
-        return format(Decimal(repr(value)), "f")
+        text = format(Decimal(repr(value)), "f")
+        return text if "." in text else f"{text}.0"
     if value is None:
         return ""
     return str(_json_value(value, field))

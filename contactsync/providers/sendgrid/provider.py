@@ -48,6 +48,7 @@ from contactsync.providers.sendgrid.translate import (
     contact_from_wire,
     contact_json,
     converter,
+    custom_value,
     field_type_from_wire,
     field_type_to_wire,
     infer_field_type,
@@ -102,14 +103,17 @@ _NOTES = {
 }
 
 
-def _capabilities(unsubscribe: bool, booleans: Booleans = None) -> Capabilities:
-    """The capabilities of a client configured with (or without) unsubscribe groups and a boolean policy."""
+def _capabilities(unsubscribe: bool) -> Capabilities:
+    """The capabilities of a client configured with (or without) unsubscribe groups or global unsubscribes.
+
+    No boolean type either way: a ``booleans`` policy is a mapping the user configured, and the
+    values read back as the text or number they were stored as.
+    """
     actions = _BASE_ACTIONS | {SubscriptionAction.UNSUBSCRIBE} if unsubscribe else _BASE_ACTIONS
-    booleans_held = frozenset({FieldType.BOOLEAN}) if booleans is not None else frozenset()
     return Capabilities(
         actions=frozenset(actions),
         field_types=frozenset(
-            {FieldType.TEXT, FieldType.INTEGER, FieldType.NUMBER, FieldType.DATE, FieldType.DATETIME} | booleans_held
+            {FieldType.TEXT, FieldType.INTEGER, FieldType.NUMBER, FieldType.DATE, FieldType.DATETIME}
         ),
         routes={"json": JSON_LIMITS, "csv": CSV_LIMITS},
         file_route_from=JSON_LIMITS.max_items + 1,
@@ -150,6 +154,7 @@ class _SendGridRoute(ImportRoute):
             if kind is None:
                 continue
             self.provider.check_property_name(name)
+            custom_value(FieldRecord("", name, kind), name, value, self.provider.booleans)  # refused: no field made
             self.book.add(self.provider.custom_field(name, kind))
             created = True
         return created
@@ -382,7 +387,7 @@ class SendGridProvider(Provider):
         self.unsubscribe_groups = {str(k): int(v) for k, v in (unsubscribe_groups or {}).items()}
         self.global_unsubscribe = global_unsubscribe
         # The actions this configuration applies exactly; an instance attribute shadowing the class default.
-        self.capabilities = _capabilities(bool(self.unsubscribe_groups) or global_unsubscribe, booleans)
+        self.capabilities = _capabilities(unsubscribe=bool(self.unsubscribe_groups) or global_unsubscribe)
 
     def check_actions(self, subscriptions: Sequence[ListSubscription], *, bulk: bool = True) -> None:
         """Also refuse UNSUBSCRIBE from a list that has no group mapped when global unsubscribes are off."""

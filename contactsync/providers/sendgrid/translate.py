@@ -45,6 +45,7 @@ __all__ = [
     "contact_json",
     "contact_to_wire",
     "cell_formatter",
+    "custom_value",
     "split_name",
     "field_type_from_wire",
     "field_type_to_wire",
@@ -384,7 +385,8 @@ def _reserved_value(field: str, value: PropertyValue) -> str:
     return _check_length(field, value)
 
 
-def _custom_value(record: FieldRecord, name: str, value: PropertyValue, booleans: Booleans) -> Any:
+def custom_value(record: FieldRecord, name: str, value: PropertyValue, booleans: Booleans) -> Any:
+    """The wire value of one custom field; raises UnrepresentableValue (naming ``name``) for what it cannot hold."""
     kind = record.field_type
     exact = type(value)
     # The usual exact types first, decided in one or two comparisons; anything else below.
@@ -443,7 +445,7 @@ def wire_fields(contact: Contact, book: FieldBook, booleans: Booleans = None) ->
     for name, value in contact.properties.items():
         record = book.custom_exact(name)
         if record is not None:  # the common case: a custom field met before, under the same spelling
-            custom[record.id] = _custom_value(record, name, value, booleans)
+            custom[record.id] = custom_value(record, name, value, booleans)
             continue
         problem = property_name_problem(name)
         if problem is not None:
@@ -480,7 +482,7 @@ Formatter = Callable[[Any], "str | None"]
 
 
 def cell_formatter(record: FieldRecord, booleans: Booleans) -> Formatter:
-    """What :func:`_custom_value` makes of the usual values of one custom field, as a CSV cell.
+    """What :func:`custom_value` makes of the usual values of one custom field, as a CSV cell.
 
     For the CSV route's hot path: a value of another type, an empty or a missing one gets None,
     and the caller encodes that contact through :func:`wire_fields`.
@@ -523,7 +525,7 @@ def cell_formatter(record: FieldRecord, booleans: Booleans) -> Formatter:
 def json_conversion(record: FieldRecord, kind: type, booleans: Booleans) -> Conversion | None:
     """How a value of exact type ``kind`` goes into a custom field on the JSON hot path, if it can.
 
-    What :func:`_custom_value` does with the usual values; anything else goes the general way.
+    What :func:`custom_value` does with the usual values; anything else goes the general way.
     """
     field_type = record.field_type
     if field_type is WireFieldType.DATE:
