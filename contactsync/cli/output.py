@@ -39,7 +39,8 @@ def table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
     body = [[_cell(v) for v in row] for row in rows]
     widths = [max([len(h)] + [len(r[i]) for r in body]) for i, h in enumerate(headers)]
     numeric = [
-        bool(body) and all(r[i].replace(",", "").replace(".", "").isdigit() for r in body) for i in range(len(headers))
+        bool(body) and all(r[i].replace(",", "").replace(".", "").isdigit() or r[i] == "?" for r in body)
+        for i in range(len(headers))
     ]
     lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()]
     lines.append("  ".join("-" * w for w in widths))
