@@ -73,22 +73,24 @@ class Batcher:
         An item too large for any batch on its own raises ``ValueError`` naming its row.
         """
         length = len(item)
+        items = self._items
+        if items:
+            grown = self._size + self.limits.separator + length
+            if len(items) < self.limits.max_items and grown <= self._room:
+                items.append(item)
+                self._rows.append(row)
+                self._emails.append(email)
+                self._size = grown
+                return None
         if length > self._room:
             raise ValueError(
                 f"row {row}: the contact is {length} bytes encoded, over the {self.limits.max_bytes}-byte request limit"
             )
-        done = None
-        if self._items:
-            grown = self._size + self.limits.separator + length
-            if len(self._items) >= self.limits.max_items or grown > self._room:
-                done = self.flush()
-                grown = length
-        else:
-            grown = length
+        done = self.flush()
         self._items.append(item)
         self._rows.append(row)
         self._emails.append(email)
-        self._size = grown
+        self._size = length
         return done
 
     def flush(self) -> Batch | None:
@@ -131,10 +133,12 @@ class FirstRows:
     be taken for one.
     """
 
-    __slots__ = ("_index", "_keys", "_rows")
+    __slots__ = ("_index", "_keys", "_limit", "_mask", "_rows")
 
     def __init__(self) -> None:
         self._index = array("I", bytes(4 * 1024))
+        self._mask = len(self._index) - 1
+        self._limit = 2 * len(self._index) // 3
         self._keys = array("q")
         self._rows = array("I")
 
@@ -144,20 +148,20 @@ class FirstRows:
     def claim(self, email: str, row: int) -> int | None:
         """Record ``row`` as the first of ``email`` and return None, or return the first row it came in."""
         key = hash(email)
-        index, keys = self._index, self._keys
-        mask = len(index) - 1
+        index, mask = self._index, self._mask
         slot = key & mask
-        while True:
-            at = index[slot]
-            if not at:
-                break
-            if keys[at - 1] == key:
+        at = index[slot]
+        while at:
+            if self._keys[at - 1] == key:
                 return self._rows[at - 1]
             slot = (slot + 1) & mask
+            at = index[slot]
+        keys = self._keys
         keys.append(key)
         self._rows.append(row)
-        index[slot] = len(keys)
-        if 3 * len(keys) > 2 * len(index):
+        count = len(keys)
+        index[slot] = count
+        if count > self._limit:
             self._grow()
         return None
 
@@ -170,7 +174,7 @@ class FirstRows:
             while index[slot]:
                 slot = (slot + 1) & mask
             index[slot] = at
-        self._index = index
+        self._index, self._mask, self._limit = index, mask, 2 * len(index) // 3
 
     def __repr__(self) -> str:
         return f"FirstRows({len(self)} emails)"

@@ -334,16 +334,20 @@ class ImportPipeline:
     ) -> Iterator[tuple[ImportRoute, Batch]]:
         """The batches of the input, each with the route it goes by, numbered in the order they are handed out."""
         numbers = itertools.count(first_number)
-        batchers: dict[int, tuple[ImportRoute, Batcher]] = {}
-        encoded = self.encode(numbered, routes.chosen, local_errors, first_rows=first_rows, fallback=routes.fallback)
+        chosen = routes.chosen
+        batchers = [(chosen, Batcher(chosen.limits, numbers))]
+        add = batchers[0][1].add  # the chosen route's batcher takes nearly every row: looked up once
+        encoded = self.encode(numbered, chosen, local_errors, first_rows=first_rows, fallback=routes.fallback)
         for used, row, email, item in encoded:
-            kept = batchers.get(id(used))
-            if kept is None:
-                kept = batchers[id(used)] = (used, Batcher(used.limits, numbers))
-            done = kept[1].add(row, email, item)
+            if used is chosen:
+                done = add(row, email, item)
+            else:
+                if len(batchers) == 1:
+                    batchers.append((used, Batcher(used.limits, numbers)))
+                done = batchers[1][1].add(row, email, item)
             if done is not None:
                 yield used, done
-        for used, batcher in batchers.values():
+        for used, batcher in batchers:
             last = batcher.flush()
             if last is not None:
                 yield used, last
