@@ -456,9 +456,14 @@ class Provider(abc.ABC):
         route: str | None = None,
         extra: Mapping[str, Any] | None = None,
     ) -> tuple[str, list[Mapping[str, Any]], list[RowError]]:
-        """A dry run: the route, a description of every batch, and the rows that would be rejected."""
+        """A dry run: the route, a description of every batch, and the rows that would be rejected.
+
+        Nothing is sent; what ``import_contacts`` would raise (an action the provider cannot
+        apply, an unknown list) is raised.
+        """
         subs = tuple(subscriptions)
         self.check_actions(subs)
+        self._check_lists(subs)
         return self.pipeline.plan(contacts, subs, route=route, extra=extra)
 
     def refresh(self, job: ImportJob | str) -> ImportJob:
