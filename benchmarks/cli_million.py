@@ -44,7 +44,7 @@ def run(n: int, provider: str) -> dict[str, object]:
         "contacts": n,
         "provider": provider,
         "status": record["status"],
-        "created": record["created"],
+        "accepted": record["accepted"],
         "errored": record["errored"],
         "parts": record["parts"],
         "seconds": round(seconds, 1),

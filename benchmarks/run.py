@@ -46,7 +46,7 @@ if __package__ in (None, ""):
 
 from benchmarks import generate
 from contactsync import ListSubscription, Provider, SubscriptionAction, connect
-from contactsync.batching import Batch, BatchLimits, batches
+from contactsync.batching import Batch, BatchLimits, FirstRows, batches
 from contactsync.csvio import read_contacts
 from contactsync.model import RowError
 
@@ -198,8 +198,9 @@ def step_encode(step: Step, n: int, result: Result) -> None:
         errors: list[RowError] = []
         clock = Clock()
         sink = Sink(result, clock, subscriptions[0].list_id)
-        encoded = client.pipeline.encode(enumerate(generate.contacts(n), start=1), route, errors)
-        for batch in batches(encoded, route.limits):
+        numbered = enumerate(generate.contacts(n), start=1)
+        encoded = client.pipeline.encode(numbered, route, errors, first_rows=FirstRows())  # duplicates checked too
+        for batch in batches(((row, email, item) for _, row, email, item in encoded), route.limits):
             result.contacts += len(batch)
             sink.add(payloads.payload(batch))
         result.seconds = clock.seconds()

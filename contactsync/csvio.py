@@ -23,7 +23,7 @@ import re
 import zipfile
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from datetime import date, datetime, time, timezone
+from datetime import date, datetime
 from types import TracebackType
 from typing import Any, BinaryIO, TextIO, cast
 
@@ -72,7 +72,8 @@ def _squash(header: str) -> str:
 def parse_value(text: str, field_type: FieldType) -> PropertyValue:
     """Parse one cell as ``field_type``; raise ValueError saying what was expected.
 
-    A date alone in a datetime column means midnight UTC; other datetimes keep the zone they give (or none).
+    A date alone in a datetime column is that date (the providers hold it as midnight UTC and
+    read it back as a date); other datetimes keep the zone they give (or none).
     """
     value = text.strip()
     if field_type is FieldType.TEXT:
@@ -102,8 +103,8 @@ def parse_value(text: str, field_type: FieldType) -> PropertyValue:
             pass
         raise ValueError(f"expected a date as YYYY-MM-DD, got {text!r}")
     try:
-        if len(value) == 10:  # a date alone: midnight UTC, so it is one instant everywhere
-            return datetime.combine(date.fromisoformat(value), time(), timezone.utc)
+        if len(value) == 10:  # a date alone: held as midnight UTC, so it is one instant everywhere
+            return date.fromisoformat(value)
         return datetime.fromisoformat(value[:-1] + "+00:00" if value.endswith(("Z", "z")) else value)
     except ValueError:
         raise ValueError(f"expected a date and time as YYYY-MM-DDTHH:MM[:SS][+HH:MM], got {text!r}") from None

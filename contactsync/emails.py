@@ -9,7 +9,9 @@ email-validator itself.
 :func:`normalize_email` is what :class:`~contactsync.model.Contact` applies: strip
 surrounding white space, validate, then lower-case the whole address, because
 SendGrid and dotmailer store addresses lower-cased and one identity per person must
-hold across providers.
+hold across providers. A domain given in ASCII stays ASCII: email-validator turns
+``xn--mller-kva.de`` into ``müller.de``, which some providers refuse, so the given
+(Punycode) form is kept; a domain given in Unicode is kept in Unicode (NFC).
 """
 
 from __future__ import annotations
@@ -54,7 +56,8 @@ def _fast_lower(address: str) -> str | None:
 
 
 def check(address: str) -> str:
-    """Validate ``address`` as given; return email-validator's normalised form.
+    """Validate ``address`` as given; return email-validator's normalised form, its domain kept in ASCII
+    when it was given in ASCII (Punycode labels are not decoded).
 
     Raises :class:`~contactsync.errors.InvalidEmail` (a ``ValueError``) saying why.
     """
@@ -64,9 +67,12 @@ def check(address: str) -> str:
             local = local.lower()
         return f"{local}@{domain.lower()}"
     try:
-        return validate_email(address, check_deliverability=False).normalized
+        validated = validate_email(address, check_deliverability=False)
     except EmailNotValidError as exc:
         raise InvalidEmail(f"{address!r} is not a valid email address: {exc}", field="email") from None
+    if address.rpartition("@")[2].isascii() and validated.ascii_domain:
+        return f"{validated.local_part}@{validated.ascii_domain}"
+    return str(validated.normalized)
 
 
 def is_valid(address: str) -> bool:

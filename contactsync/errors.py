@@ -44,6 +44,14 @@ class UnrepresentableValue(InvalidInput):
     """A domain value the provider's wire format cannot hold without losing data."""
 
 
+class RouteCannotCarry(UnrepresentableValue):
+    """A value the chosen import route cannot carry though the provider's first route can.
+
+    Raised by an :class:`~contactsync.provider.ImportRoute`'s ``encode``; the import then
+    sends that row by the provider's first route instead, so it is never lost to a route choice.
+    """
+
+
 class UnsupportedAction(ContactSyncError):
     """The provider has no exact equivalent of what was asked; the message names the alternative."""
 

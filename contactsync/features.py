@@ -59,4 +59,9 @@ def feature_matrix(classes: Sequence[type[Provider]]) -> list[list[str]]:
     )
     rows.append(["lists per import"] + [str(cls.capabilities.lists_per_import or "any") for cls in classes])
     rows.append(["contact events pushed by webhook"] + [_pushed(cls.name) for cls in classes])
+    rows.append(["a date held as midnight UTC"] + [_yes_no(cls.capabilities.dates_at_midnight) for cls in classes])
+    rows.append(
+        ["longest text (characters)"]
+        + [f"{cls.capabilities.max_text:,}" if cls.capabilities.max_text else "not documented" for cls in classes]
+    )
     return rows

@@ -1,9 +1,15 @@
 """The import pipeline: input rows to provider jobs, with batches in flight, recovery, the journal and row errors.
 
 :class:`ImportPipeline` is what :meth:`Provider.import_contacts <contactsync.provider.Provider.import_contacts>`,
-``plan_import``, ``wait`` and ``import_errors`` run. It knows a provider only through
-its public hooks (``capabilities``, ``choose_route``, ``import_route``, ``part_errors``)
-and its routes' ``encode`` and ``submit``, so the sync engine can drive it too.
+``plan_import``, ``refresh``, ``wait`` and ``import_errors`` run. It knows a provider only
+through its public hooks (``capabilities``, ``choose_route``, ``import_route``, ``part_errors``)
+and its routes' ``encode``, ``submit`` and ``follow_up``, so the sync engine can drive it too.
+
+The rules it applies for every provider alike: the first row of an address is sent and
+every later row of it is a row error naming the first (decided before sending); a row the
+chosen route cannot carry goes by the provider's first route; a refusal that dooms every
+batch (the list is gone) stops the sending; and once a job is finished its counts add up,
+``accepted + errored == requested``, every row a provider job did not confirm being a row error.
 """
 
 from __future__ import annotations
@@ -17,14 +23,16 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from contactsync.batching import Batch, RowIndex, batches
+from contactsync.batching import Batch, Batcher, FirstRows, RowIndex
 from contactsync.errors import (
     AuthenticationError,
     ConfigurationError,
     InvalidInput,
     NetworkError,
+    NotFound,
     ProviderError,
     RateLimited,
+    RouteCannotCarry,
     ServerError,
     UnsupportedAction,
 )
@@ -34,7 +42,7 @@ from contactsync.model import Contact, ImportJob, ImportStatus, ListSubscription
 if TYPE_CHECKING:
     from contactsync.provider import ImportRoute, Provider, ReportedError
 
-__all__ = ["FAILED_OUTRIGHT", "ImportPipeline", "InputItem", "ProgressCallback"]
+__all__ = ["DUPLICATE", "FAILED_OUTRIGHT", "ImportPipeline", "InputItem", "ProgressCallback", "trace"]
 
 ProgressCallback = Callable[[ImportJob], None]
 InputItem = Contact | RowError
@@ -42,8 +50,10 @@ InputItem = Contact | RowError
 
 FAILED_OUTRIGHT = frozenset({ImportStatus.FAILED, ImportStatus.REJECTED, ImportStatus.CANCELLED})
 """Terminal statuses of a job that applied none of its rows."""
+DUPLICATE = "Duplicate"
+"""The ``provider_code`` of the row error for a later row of an address already given in the import."""
 _Sent = tuple[ImportJob, tuple[int, int] | None]
-"""A submitted batch: its part, and its spool reference when it may be sent again."""
+"""A submitted batch: its part, and its spool reference when it may be sent again or followed up."""
 _TRANSIENT = (NetworkError, ServerError, RateLimited)
 """Failures after which a request may or may not have been applied, or was refused for now: worth one more try."""
 _UNCERTAIN = (NetworkError, ServerError)
@@ -55,15 +65,24 @@ def _peek(items: Iterator[Any], count: int) -> tuple[list[Any], bool]:
     return head, len(head) == count
 
 
-class _Recovery:
-    """What :meth:`ImportPipeline.recover` needs to send a failed job's batch again: route, spool, journal."""
+@attrs.define
+class _Kept:
+    """A submitted batch kept (spooled) until its job ends: to send it again, or for its route's follow-up."""
 
-    def __init__(self, route: ImportRoute, spool: BatchSpool, journal: Journal | None) -> None:
-        self.route = route
+    number: int
+    ref: tuple[int, int]
+    route: ImportRoute
+    resent: bool = False
+
+
+class _Recovery:
+    """What :meth:`ImportPipeline.recover` needs for one import's batches: their routes, the spool, the journal."""
+
+    def __init__(self, spool: BatchSpool, journal: Journal | None) -> None:
         self.spool = spool
         self.journal = journal
-        self.batches: dict[str, tuple[int, tuple[int, int]]] = {}
-        """Part id -> (batch number, spool reference), for the parts whose job may still fail."""
+        self.batches: dict[str, _Kept] = {}
+        """Part id -> the batch kept, for the parts whose job may still fail or need a follow-up."""
 
     def close(self) -> None:
         self.spool.close()
@@ -71,16 +90,50 @@ class _Recovery:
             self.journal.close()
 
 
+class _Routes:
+    """The chosen route and, built when first needed, the provider's first route for the rows it cannot carry."""
+
+    def __init__(
+        self,
+        provider: Provider,
+        subscriptions: tuple[ListSubscription, ...],
+        extra: Mapping[str, Any] | None,
+        name: str,
+        chosen: ImportRoute,
+    ) -> None:
+        self.provider = provider
+        self.subscriptions = subscriptions
+        self.extra = extra
+        self.chosen = chosen
+        first = next(iter(provider.capabilities.routes))
+        self._first_name = None if first == name else first
+        self._first: ImportRoute | None = None
+
+    def fallback(self) -> ImportRoute | None:
+        """The provider's first route, when the chosen one is another."""
+        if self._first_name is None:
+            return None
+        if self._first is None:
+            self._first = self.provider.import_route(self.subscriptions, self._first_name, self.extra)
+        return self._first
+
+
 def _skip_done(
-    numbered: Iterator[tuple[int, InputItem]], journal: Journal, done_to: int
+    numbered: Iterator[tuple[int, InputItem]], journal: Journal, done_to: int, first_rows: FirstRows
 ) -> Iterator[tuple[int, InputItem]]:
-    """The input after row ``done_to``, checking on the way that the rows the journal recorded are the same."""
+    """The input after row ``done_to``, checking on the way that the rows the journal recorded are the same.
+
+    The addresses of the rows skipped are claimed in ``first_rows``, so a later row of one is still
+    reported as the duplicate it is.
+    """
     recorded = journal.rows(done_to)
     expected = next(recorded, None)
     for row, item in numbered:
         if row > done_to:
             yield row, item
             break
+        if isinstance(item, Contact):
+            first_rows.claim(item.email, row)
         if expected is not None and expected[0] == row:
             if isinstance(item, Contact) and item.email != expected[1]:
                 raise InvalidInput(
@@ -92,11 +145,90 @@ def _skip_done(
     yield from numbered
 
 
+def _duplicate(email: str, row: int, first: int) -> RowError:
+    return RowError(
+        email, row, "email", f"{email} came first in row {first}: an import sends each address once", DUPLICATE
+    )
+
+
+def _settled(part: _Sent) -> Future[_Sent]:
+    """A batch's outcome known already (it was not sent), as the future the in-flight queue holds."""
+    future: Future[_Sent] = Future()
+    future.set_result(part)
+    return future
+
+
+class _Sending:
+    """One import's batches in flight: submitted ``concurrency`` at a time, settled in order, journaled, kept.
+
+    After a refusal that dooms every batch (``extra["dooms"]``), the later batches are not
+    sent: each becomes a failed part whose rows are reported.
+    """
+
+    def __init__(
+        self,
+        pipeline: ImportPipeline,
+        parts: list[ImportJob],
+        local_errors: list[RowError],
+        record: Journal | None,
+        on_batch: ProgressCallback | None,
+    ) -> None:
+        self.pipeline = pipeline
+        self.parts = parts
+        self.local_errors = local_errors
+        self.record = record
+        self.on_batch = on_batch
+        self.recovery = _Recovery(BatchSpool(), record)
+        self.in_flight: collections.deque[tuple[int, ImportRoute, Future[_Sent]]] = collections.deque()
+        self.doomed: str | None = None
+
+    def send(self, pool: ThreadPoolExecutor, route: ImportRoute, batch: Batch) -> None:
+        """Submit ``batch`` in a worker (or not, once the import is doomed); settle the oldest when enough are out."""
+        if self.record is not None:
+            self.record.sending(batch, self.local_errors)
+        if self.doomed is not None:
+            future = _settled((self.pipeline._not_sent(batch, self.doomed), None))
+        else:
+            future = pool.submit(self.pipeline._send, route, batch, self.recovery.spool)
+        self.in_flight.append((batch.number, route, future))
+        if len(self.in_flight) >= self.pipeline.provider.concurrency:
+            self.settle_oldest()
+
+    def settle_oldest(self) -> None:
+        number, route, future = self.in_flight.popleft()
+        part, spooled = future.result()
+        self.parts.append(part)
+        if self.record is not None:
+            self.record.settled(number, part)
+        if spooled is not None:
+            self.recovery.batches[part.id] = _Kept(number, spooled, route)
+            self.pipeline._recoveries[part.id] = self.recovery
+        if part.extra.get("dooms") and self.doomed is None:
+            self.doomed = str(part.extra.get("error"))
+        if self.on_batch is not None:
+            self.on_batch(ImportJob.combine(self.pipeline.name, self.parts, tuple(self.local_errors)))
+
+    def settle_all(self) -> None:
+        while self.in_flight:
+            self.settle_oldest()
+
+    def forget(self) -> None:
+        """The import broke off: nothing of it is kept for recovery."""
+        for part_id in self.recovery.batches:
+            self.pipeline._recoveries.pop(part_id, None)
+        self.recovery.close()
+
+    def done(self) -> None:
+        """Every batch is settled: the spool goes unless a part may still need its batch."""
+        if not self.recovery.batches:
+            self.recovery.close()
+
+
 class ImportPipeline:
     """One provider's imports: route choice, encoding, batches in flight, journal, recovery, error accounting.
 
     A provider holds one; the parts of imports it made that may be sent again when
-    their job fails as a whole are remembered here until they end.
+    their job fails as a whole, or that their route follows up, are remembered here until they end.
     """
 
     def __init__(self, provider: Provider) -> None:
@@ -163,56 +295,62 @@ class ImportPipeline:
             route = recorded or route
         route, numbered = self.select_route(numbered, subs, route)
         chosen = self.provider.import_route(subs, route, extra)
+        routes = _Routes(self.provider, subs, extra, route, chosen)
         parts: list[ImportJob] = []
         local_errors: list[RowError] = []
+        first_rows = FirstRows()
         first_number = 1
         if record is not None:
             record.set_route(route)
             parts, local_errors, done_to, first_number = self._resume(record, chosen)
-            numbered = iter(()) if done_to is None else _skip_done(numbered, record, done_to)
-        recovery = _Recovery(chosen, BatchSpool(), record)
-        in_flight: collections.deque[tuple[int, Future[_Sent]]] = collections.deque()
-
-        def settle_oldest() -> None:
-            number, future = in_flight.popleft()
-            part, spooled = future.result()
-            parts.append(part)
-            if record is not None:
-                record.settled(number, part)
-            if spooled is not None:
-                recovery.batches[part.id] = (number, spooled)
-                self._recoveries[part.id] = recovery
-            if on_batch is not None:
-                on_batch(ImportJob.combine(self.name, parts, tuple(local_errors)))
-
+            numbered = iter(()) if done_to is None else _skip_done(numbered, record, done_to, first_rows)
+        sending = _Sending(self, parts, local_errors, record, on_batch)
         try:
             with ThreadPoolExecutor(
                 max_workers=self.provider.concurrency, thread_name_prefix=f"contactsync-{self.name}"
             ) as pool:
                 try:
-                    for batch in batches(
-                        self.encode(numbered, chosen, local_errors), chosen.limits, first_number=first_number
-                    ):
-                        if record is not None:
-                            record.sending(batch, local_errors)
-                        in_flight.append((batch.number, pool.submit(self._send, chosen, batch, recovery.spool)))
+                    for used, batch in self._fill(numbered, routes, local_errors, first_rows, first_number):
+                        sending.send(pool, used, batch)
                         del batch  # the worker alone holds it, so it goes once sent, indexed and spooled
-                        if len(in_flight) >= self.provider.concurrency:
-                            settle_oldest()
                 finally:  # batches already sent are settled (and journaled) even when the input breaks off
-                    while in_flight:
-                        settle_oldest()
+                    sending.settle_all()
         except BaseException:
-            for part_id in recovery.batches:
-                self._recoveries.pop(part_id, None)
-            recovery.close()
+            sending.forget()
             raise
         if record is not None:
             record.record_errors(local_errors)
             record.finish_submitting()
-        if not recovery.batches:
-            recovery.close()
-        return ImportJob.combine(self.name, parts, tuple(local_errors))
+        sending.done()
+        return self.account(ImportJob.combine(self.name, parts, tuple(local_errors)))
+
+    def _fill(
+        self,
+        numbered: Iterator[tuple[int, InputItem]],
+        routes: _Routes,
+        local_errors: list[RowError],
+        first_rows: FirstRows,
+        first_number: int,
+    ) -> Iterator[tuple[ImportRoute, Batch]]:
+        """The batches of the input, each with the route it goes by, numbered in the order they are handed out."""
+        numbers = itertools.count(first_number)
+        chosen = routes.chosen
+        batchers = [(chosen, Batcher(chosen.limits, numbers))]
+        add = batchers[0][1].add  # the chosen route's batcher takes nearly every row: looked up once
+        encoded = self.encode(numbered, chosen, local_errors, first_rows=first_rows, fallback=routes.fallback)
+        for used, row, email, item in encoded:
+            if used is chosen:
+                done = add(row, email, item)
+            else:
+                if len(batchers) == 1:
+                    batchers.append((used, Batcher(used.limits, numbers)))
+                done = batchers[1][1].add(row, email, item)
+            if done is not None:
+                yield used, done
+        for used, batcher in batchers:
+            last = batcher.flush()
+            if last is not None:
+                yield used, last
 
     def _resume(self, journal: Journal, route: ImportRoute) -> tuple[list[ImportJob], list[RowError], int | None, int]:
         """What a journal says is done: (parts, rows rejected locally, last input row done or None for all, next batch).
@@ -248,9 +386,9 @@ class ImportPipeline:
         """Submit one batch, in a worker: its part (see :meth:`_submit_again`) and its spool reference, if kept.
 
         The part carries the batch's row index, and a batch that may have to be sent again
-        is spooled to disk; the batch itself is then let go, so the memory an import holds
-        is bounded by the batches in flight. Authentication errors stop the import: every
-        batch would fail alike.
+        or followed up is spooled to disk; the batch itself is then let go, so the memory an
+        import holds is bounded by the batches in flight. Authentication errors stop the
+        import: every batch would fail alike.
         """
         try:
             part = route.submit(batch)
@@ -259,7 +397,7 @@ class ImportPipeline:
         except ProviderError as exc:
             part = self._submit_again(route, batch, exc)
         part = attrs.evolve(part, rows=batch.index(), requested=part.requested or len(batch))
-        keep = route.resubmit_safe and not part.id.startswith("unsent:")
+        keep = (route.resubmit_safe or route.follows_up) and not part.id.startswith("unsent:")
         return part, spool.put(batch) if keep else None
 
     def _submit_again(self, route: ImportRoute, batch: Batch, failure: ProviderError | str) -> ImportJob:
@@ -270,7 +408,8 @@ class ImportPipeline:
         first attempt was applied after all, the second changes nothing. The failed part
         ("unsent:N") makes :meth:`row_errors` report every row of the batch; when an attempt
         failed without a clear refusal, the part says so (``extra["uncertain"]``), since the
-        provider may have applied the batch all the same.
+        provider may have applied the batch all the same. A refusal with ``NotFound`` (the
+        list is gone) dooms every later batch alike (``extra["dooms"]``): the import stops sending.
         """
         error = str(failure)
         uncertain = isinstance(failure, _UNCERTAIN)
@@ -287,10 +426,19 @@ class ImportPipeline:
         extra: dict[str, Any] = {"error": error}
         if uncertain:
             extra = {"error": f"{error}; the batch may have been applied all the same", "uncertain": True}
+        if isinstance(failure, NotFound):
+            extra["dooms"] = True
         return ImportJob(self.name, f"unsent:{batch.number}", ImportStatus.FAILED, "NotSubmitted", extra=extra)
 
+    def _not_sent(self, batch: Batch, reason: str) -> ImportJob:
+        """The failed part of a batch left unsent because an earlier refusal dooms every batch of the import."""
+        message = f"not sent: an earlier batch was refused and every batch would be ({reason})"
+        part = ImportJob(self.name, f"unsent:{batch.number}", ImportStatus.FAILED, "NotSent", extra={"error": message})
+        return attrs.evolve(part, rows=batch.index(), requested=len(batch))
+
     def recover(self, job: ImportJob) -> ImportJob:
-        """Send again, once, the batch of each part whose job failed as a whole (no row reported)."""
+        """Finish each part of this client's imports that just ended: its batch sent once more when its job
+        failed as a whole (no row reported), or its route's follow-up run when it succeeded."""
         parts = list(job.parts or (job,))
         changed = False
         for at, part in enumerate(parts):
@@ -298,14 +446,20 @@ class ImportPipeline:
             if recovery is None:
                 continue
             del self._recoveries[part.id]
-            number, ref = recovery.batches.pop(part.id)
-            if part.status is ImportStatus.FAILED and not part.errored:
+            kept = recovery.batches.pop(part.id)
+            if part.status is ImportStatus.FAILED and not part.errored and not kept.resent:
                 reason = f"the {self.name} job {part.id} ended {part.provider_status}"
-                fresh = self._submit_again(recovery.route, recovery.spool.get(ref), reason)
+                fresh = self._submit_again(kept.route, recovery.spool.get(kept.ref), reason)
                 parts[at] = attrs.evolve(fresh, rows=part.rows, requested=part.requested)
                 changed = True
                 if recovery.journal is not None:
-                    recovery.journal.settled(number, parts[at])
+                    recovery.journal.settled(kept.number, parts[at])
+                if kept.route.follows_up and not fresh.status.is_terminal:
+                    recovery.batches[fresh.id] = attrs.evolve(kept, resent=True)
+                    self._recoveries[fresh.id] = recovery
+            elif part.status.is_success and kept.route.follows_up:
+                parts[at] = attrs.evolve(kept.route.follow_up(part, recovery.spool.get(kept.ref)), rows=part.rows)
+                changed = True
             if not recovery.batches:
                 recovery.close()
         if not changed:
@@ -324,37 +478,116 @@ class ImportPipeline:
         name, numbered = self.select_route(enumerate(contacts, start=1), subs, route)
         chosen = self.provider.import_route(subs, name, extra)
         local_errors: list[RowError] = []
-        described = [chosen.describe(b) for b in batches(self.encode(numbered, chosen, local_errors), chosen.limits)]
+        described = [
+            used.describe(batch)
+            for used, batch in self._fill(
+                numbered, _Routes(self.provider, subs, extra, name, chosen), local_errors, FirstRows(), 1
+            )
+        ]
         return name, described, local_errors
 
     def encode(
-        self, items: Iterator[tuple[int, InputItem]], route: ImportRoute, local_errors: list[RowError]
-    ) -> Iterator[tuple[int, str, bytes]]:
-        """``(row, email, bytes)`` of each contact the route can carry; the others become ``local_errors``."""
+        self,
+        items: Iterable[tuple[int, InputItem]],
+        route: ImportRoute,
+        local_errors: list[RowError],
+        *,
+        first_rows: FirstRows | None = None,
+        fallback: Callable[[], ImportRoute | None] | None = None,
+    ) -> Iterator[tuple[ImportRoute, int, str, bytes]]:
+        """``(route, row, email, bytes)`` of each contact to send by ``route``; the others become ``local_errors``.
+
+        With ``first_rows``, a later row of an address already given is a duplicate. A contact
+        ``route`` cannot carry (:class:`~contactsync.errors.RouteCannotCarry`) goes by the
+        route ``fallback`` gives, if any; one neither can carry is a row error.
+        """
         encode, room = route.encode, route.limits.max_bytes - route.limits.overhead
+        claim = first_rows.claim if first_rows is not None else None
         for row, item in items:
             if isinstance(item, RowError):
                 local_errors.append(item if item.row is not None else attrs.evolve(item, row=row))
                 continue
+            if claim is not None:
+                first = claim(item.email, row)
+                if first is not None:
+                    local_errors.append(_duplicate(item.email, row, first))
+                    continue
+            used = route
             try:
                 encoded = encode(item)
+            except RouteCannotCarry as exc:
+                other = fallback() if fallback is not None else None
+                if other is None:
+                    local_errors.append(RowError(item.email, row, exc.field, exc.message))
+                    continue
+                used = other
+                try:
+                    encoded = other.encode(item)
+                except InvalidInput as again:
+                    local_errors.append(RowError(item.email, row, again.field, again.message))
+                    continue
             except InvalidInput as exc:
                 local_errors.append(RowError(item.email, row, exc.field, exc.message))
                 continue
-            if len(encoded) > room:
-                message = f"{len(encoded)} bytes encoded, over the {route.limits.max_bytes}-byte request limit"
+            limit = room if used is route else used.limits.max_bytes - used.limits.overhead
+            if len(encoded) > limit:
+                message = f"{len(encoded)} bytes encoded, over the {used.limits.max_bytes}-byte request limit"
                 local_errors.append(RowError(item.email, row, None, message))
                 continue
-            yield row, item.email, encoded
+            yield used, row, item.email, encoded
 
     # -- accounting ----------------------------------------------------------------------
+
+    def account(self, job: ImportJob) -> ImportJob:
+        """The job with the counts of each finished part made to add up to the rows it was sent.
+
+        A part that failed outright accepted none of its rows. A finished part that confirms
+        fewer rows (accepted or reported) than it was sent leaves the others unconfirmed: it
+        accepted none for sure, so each row it did not report becomes a row error (it may
+        or may not have been applied). A finished part that accepted nothing is ``FAILED``.
+        """
+        parts = list(job.parts or ((job,) if job.id else ()))
+        fixed = [self._account_part(part) for part in parts]
+        if all(new is old for new, old in zip(fixed, parts, strict=True)):
+            return job if job.parts or job.id else ImportJob.combine(self.name, [], job.local_errors)
+        if job.parts:
+            return ImportJob.combine(self.name, fixed, job.local_errors)
+        return fixed[0]
+
+    def _account_part(self, part: ImportJob) -> ImportJob:
+        if not part.status.is_terminal or part.rows is None:
+            return part
+        sent = len(part.rows)
+        if part.status in FAILED_OUTRIGHT:
+            if (part.requested, part.created, part.updated, part.accepted, part.errored) == (sent, 0, 0, 0, sent):
+                return part
+            return attrs.evolve(part, requested=sent, created=0, updated=0, accepted=0, errored=sent)
+        errored = min(part.errored, sent)
+        accepted = min(part.accepted, sent - errored)
+        unconfirmed = sent - accepted - errored
+        if not unconfirmed and accepted:
+            if (part.requested, part.accepted, part.errored) == (sent, accepted, errored):
+                return part
+            return attrs.evolve(part, requested=sent, accepted=accepted, errored=errored)
+        if not unconfirmed:  # every row reported by the provider: none accepted
+            return _none_accepted(part, sent)
+        extra = {
+            **part.extra,
+            "unconfirmed": unconfirmed,
+            "error": (
+                f"the {self.name} job {part.id} ended {part.provider_status} confirming {accepted + errored} of the "
+                f"{sent} rows sent: this row is not confirmed, and may or may not have been applied"
+            ),
+        }
+        return _none_accepted(part, sent, extra=extra)
 
     def row_errors(self, job: ImportJob) -> Iterator[RowError]:
         """Every row that did not make it: rejected locally, reported by the provider, or in a failed job.
 
         A part that failed outright (failed, rejected, cancelled) reports each of its rows,
         since the provider applied none of them: with the provider's own reason where its
-        report has one, else the job's status. Unfinished parts report nothing yet.
+        report has one, else the job's status. So does a part that left rows unconfirmed.
+        Unfinished parts report nothing yet.
         """
         yield from job.local_errors
         for part in job.provider_jobs:
@@ -362,7 +595,7 @@ class ImportPipeline:
                 continue
             traced = [trace(part.rows, reported) for reported in self._reported(part)]
             yield from traced
-            if part.status in FAILED_OUTRIGHT and part.rows is not None:
+            if (part.status in FAILED_OUTRIGHT or part.extra.get("unconfirmed")) and part.rows is not None:
                 message = part.extra.get("error") or f"the {self.name} job {part.id} ended {part.provider_status}"
                 covered = {error.row for error in traced}
                 for position in range(len(part.rows)):
@@ -380,6 +613,13 @@ class ImportPipeline:
             except ProviderError:
                 return []
         return list(self.provider.part_errors(part))
+
+
+def _none_accepted(part: ImportJob, sent: int, **changes: Any) -> ImportJob:
+    """``part``, finished with none of its ``sent`` rows accepted: FAILED, every row an error."""
+    return attrs.evolve(
+        part, status=ImportStatus.FAILED, requested=sent, created=0, updated=0, accepted=0, errored=sent, **changes
+    )
 
 
 def trace(rows: RowIndex | None, reported: ReportedError) -> RowError:

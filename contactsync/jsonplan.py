@@ -43,12 +43,15 @@ def _utc_midnight(value: date) -> str:
 
 
 def _utc_seconds(value: datetime) -> datetime | None:
-    return value if value.tzinfo is timezone.utc and not value.microsecond else None
+    if value.tzinfo is timezone.utc and not value.microsecond and (value.hour or value.minute or value.second):
+        return value
+    return None  # the general path refuses a fraction and a midnight, and converts other zones
 
 
 WHEN_AS_UTC: Mapping[type, Conversion] = {date: _utc_midnight, datetime: _utc_seconds}
 """Dates and date-times as the providers' UTC instants with a "Z": a date at midnight (remembered
-per day), a UTC date-time with whole seconds (written by orjson); any other goes the general way."""
+per day), a UTC date-time with whole seconds and not at midnight (written by orjson); any other goes
+the general way."""
 
 Planner = Callable[[str, type], "tuple[str, Conversion] | None"]
 """Per property name and exact value type: (wire key, conversion), or None for the general path."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from types import MappingProxyType
 from typing import Any
@@ -388,13 +388,20 @@ class RowError:
     provider_code: str | None = None
 
 
+def _accepted_of(job: ImportJob) -> int:
+    """The default ``accepted``: what the provider said it created and updated (unknown counts as 0)."""
+    return (job.created or 0) + (job.updated or 0)
+
+
 @attrs.frozen
 class ImportJob:
     """A bulk import as one unit: possibly several provider jobs (``parts``) aggregated.
 
     ``status`` of an aggregate is its least finished part, else its worst outcome;
     counts are sums. ``id`` is the provider job id, or the parts' ids joined by commas.
-    ``local_errors`` are the rows rejected before anything was sent.
+    ``local_errors`` are the rows rejected before anything was sent. Once the job is
+    terminal, ``accepted + errored == requested``; ``created`` and ``updated`` are
+    ``None`` where the provider does not say (Mailjet does not tell one from the other).
     """
 
     provider: str
@@ -402,9 +409,13 @@ class ImportJob:
     status: ImportStatus
     provider_status: str
     requested: int = 0
-    created: int = 0
-    updated: int = 0
+    created: int | None = None
+    """Contacts the provider created, or None where it does not say."""
+    updated: int | None = None
+    """Contacts the provider updated, or None where it does not say."""
     errored: int = 0
+    accepted: int = attrs.field(default=attrs.Factory(_accepted_of, takes_self=True))
+    """Contacts the provider took (created or updated); ``created + updated`` when both are known."""
     started_at: datetime | None = None
     finished_at: datetime | None = None
     parts: tuple[ImportJob, ...] = ()
@@ -418,17 +429,20 @@ class ImportJob:
         """The provider jobs this job stands for: its parts, itself, or none when no row was sent."""
         return self.parts or ((self,) if self.id else ())
 
-    @property
-    def accepted(self) -> int:
-        """Contacts the provider created or updated."""
-        return self.created + self.updated
-
     @classmethod
     def combine(cls, provider: str, parts: list[ImportJob], local_errors: tuple[RowError, ...] = ()) -> ImportJob:
-        """One job standing for ``parts``: status aggregated, counts summed."""
+        """One job standing for ``parts``: status aggregated, counts summed.
+
+        ``created`` and ``updated`` are None when a part does not report them; a finished
+        job that accepted none of the rows it was given is ``FAILED``.
+        """
         if len(parts) == 1 and not local_errors:
             return parts[0]
         status = aggregate_status([p.status for p in parts], local_errors=bool(local_errors))
+        accepted = sum(p.accepted for p in parts)
+        requested = sum(p.requested for p in parts) + len(local_errors)
+        if status.is_terminal and requested and not accepted:
+            status = ImportStatus.FAILED
         raw = next((p.provider_status for p in parts if p.status is status), status.value)
         starts = [p.started_at for p in parts if p.started_at is not None]
         ends = [p.finished_at for p in parts if p.finished_at is not None]
@@ -438,12 +452,23 @@ class ImportJob:
             id=",".join(p.id for p in parts),
             status=status,
             provider_status=raw,
-            requested=sum(p.requested for p in parts) + len(local_errors),
-            created=sum(p.created for p in parts),
-            updated=sum(p.updated for p in parts),
+            requested=requested,
+            created=_sum_known(p.created for p in parts),
+            updated=_sum_known(p.updated for p in parts),
             errored=sum(p.errored for p in parts) + len(local_errors),
+            accepted=accepted,
             started_at=min(starts) if starts else None,
             finished_at=max(ends) if finished and ends else None,
             parts=tuple(parts),
             local_errors=local_errors,
         )
+
+
+def _sum_known(counts: Iterable[int | None]) -> int | None:
+    """The sum of counts, or None when any of them is unknown."""
+    total = 0
+    for count in counts:
+        if count is None:
+            return None
+        total += count
+    return total

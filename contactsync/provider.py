@@ -24,6 +24,9 @@ from contactsync.batching import Batch, BatchLimits
 from contactsync.errors import (
     ImportTimeout,
     InvalidInput,
+    NotFound,
+    ProviderError,
+    UnrepresentableValue,
     UnsupportedAction,
 )
 from contactsync.http import DEFAULT_MAX_RETRY_WAIT, DEFAULT_TOTAL_TIMEOUT, Transport
@@ -35,6 +38,7 @@ from contactsync.model import (
     FieldDefinition,
     FieldType,
     ImportJob,
+    ImportStatus,
     ListMember,
     ListSubscription,
     Membership,
@@ -69,9 +73,18 @@ class Capabilities:
     lists_per_import: int | None = None
     """How many lists one import may target; ``None`` for any number."""
     import_actions: frozenset[SubscriptionAction] | None = None
-    """The actions a bulk import applies exactly; ``None`` when they are ``actions``."""
+    """The actions a bulk import applies exactly (natively, or by a follow-up the provider runs itself);
+    ``None`` when they are ``actions``."""
     notes: Mapping[str, str] = attrs.field(factory=dict)
     """Short explanations, keyed by action value or feature, for the docs."""
+    field_definitions: bool = True
+    """Whether the account keeps typed field definitions (``fields``, ``ensure_fields``); a schemaless
+    provider stores properties as they come and declares False."""
+    dates_at_midnight: bool = False
+    """The provider has one date-time type: a ``date`` is held as 00:00:00 UTC and read back as a
+    ``date``, so a ``datetime`` at exactly that instant is refused (it would read back as a date)."""
+    max_text: int | None = None
+    """The longest text value a property holds, in characters (None: no limit the provider documents)."""
 
 
 @attrs.frozen
@@ -100,10 +113,13 @@ class ImportRoute(abc.ABC):
 
     def __init__(self, limits: BatchLimits) -> None:
         self.limits = limits
+        self.follows_up = False
+        """True when :meth:`follow_up` has work to do for this import (its batches are kept until their jobs end)."""
 
     @abc.abstractmethod
     def encode(self, contact: Contact) -> bytes:
-        """One contact's bytes in a request body; raises InvalidInput if it cannot be represented."""
+        """One contact's bytes in a request body; raises InvalidInput if it cannot be represented
+        (:class:`~contactsync.errors.RouteCannotCarry` when the provider's first route could)."""
 
     @abc.abstractmethod
     def submit(self, batch: Batch) -> ImportJob:
@@ -112,6 +128,15 @@ class ImportRoute(abc.ABC):
     def describe(self, batch: Batch) -> Mapping[str, Any]:
         """What :meth:`submit` would send for ``batch``, for dry runs (method, URL, body preview)."""
         return {"route": self.name, "contacts": len(batch)}
+
+    def follow_up(self, part: ImportJob, batch: Batch) -> ImportJob:
+        """What the provider runs itself once the job of ``batch`` succeeded, for an action its import
+        cannot apply alone (dotmailer's ADD_FORCE: resubscribe the rows reported unsubscribed).
+
+        Called by :meth:`Provider.wait` when :attr:`follows_up` is set; returns the part with
+        its counts and report as they now stand.
+        """
+        return part
 
 
 def poll_delays(first: float) -> Iterator[float]:
@@ -235,10 +260,12 @@ class Provider(abc.ABC):
         """Read the provider's error body: (message, provider code). Raise ValueError if unreadable."""
         return response.reason or f"HTTP {response.status_code}", None
 
-    def check_property_name(self, name: str) -> None:  # noqa: B027 - a hook whose default accepts every name
+    def check_property_name(self, name: str) -> None:
         """Raise :class:`~contactsync.errors.UnrepresentableValue` (``field`` the name) when the provider
-        cannot take a property of this name; the default accepts any. Lets a caller check a file's header
-        once, before sending, rather than meet the same error on every row."""
+        cannot take a property of this name as given; the default refuses only the empty name. Lets a
+        caller check a file's header once, before sending, rather than meet the same error on every row."""
+        if not name:
+            raise UnrepresentableValue("a field needs a name", field=name)
 
     @abc.abstractmethod
     def import_route(
@@ -263,12 +290,30 @@ class Provider(abc.ABC):
         raise self._unsupported("creating lists")
 
     def fields(self) -> list[FieldDefinition]:
-        """The account's custom contact fields."""
+        """The account's contact fields, the provider's built-in and reserved ones included."""
         raise self._unsupported("listing fields")
 
-    def create_field(self, definition: FieldDefinition) -> FieldDefinition:
-        """Create one custom field; return it as the provider stored it."""
+    def define_field(self, definition: FieldDefinition) -> FieldDefinition:
+        """Create one field in the account; return it as the provider stored it.
+
+        A field that exists already may raise the provider's refusal: :meth:`create_field`
+        then reads the stored definition instead.
+        """
         raise self._unsupported("creating fields")
+
+    def check_list(self, list_id: str) -> None:
+        """Raise :class:`~contactsync.errors.NotFound` when the account has no list ``list_id``.
+
+        Asked before an import or a subscription change sends anything. The default looks
+        through :meth:`iter_lists` (and checks nothing when the provider cannot list them);
+        a provider with a read of one list uses that.
+        """
+        try:
+            found = any(item.id == list_id for item in self.iter_lists())
+        except UnsupportedAction:
+            return
+        if not found:
+            raise NotFound("no list of the account has this id", provider=self.name)
 
     def get_contact(self, email: str) -> Contact | None:
         """The contact stored under ``email``, or None."""
@@ -315,31 +360,69 @@ class Provider(abc.ABC):
         self.erase_contacts(list(dict.fromkeys(Contact(email).email for email in emails)))
 
     def ensure_fields(self, definitions: Iterable[FieldDefinition]) -> list[FieldDefinition]:
-        """Create the fields that are missing; a field that exists with another type is an error."""
+        """The stored definition of each field, creating those that are missing; race-safe.
+
+        Names are matched without regard to case. A field that exists, created a moment ago
+        by another import or built into the provider, is read back and its type checked: one
+        that cannot hold the wanted type raises :class:`~contactsync.errors.UnrepresentableValue`.
+        """
         existing = {f.name.lower(): f for f in self.fields()}
         result = []
         for definition in definitions:
             current = existing.get(definition.name.lower())
             if current is None:
-                current = self.create_field(definition)
+                self.check_property_name(definition.name)
+                current = self._define(definition)
                 existing[definition.name.lower()] = current
-            elif not self.same_field_type(current.type, definition.type):
-                raise InvalidInput(
-                    f"{self.name} already has this field as {current.type.value}, not {definition.type.value}",
-                    field=definition.name,
-                )
+            self._check_field_type(current, definition.type)
             result.append(current)
         return result
+
+    def create_field(self, definition: FieldDefinition) -> FieldDefinition:
+        """Create one field, or read it back if it exists (its type checked); return it as the provider stores it."""
+        return self.ensure_fields([definition])[0]
+
+    def _define(self, definition: FieldDefinition) -> FieldDefinition:
+        """:meth:`define_field`; when it is refused, a field of that name created meanwhile is the answer."""
+        try:
+            return self.define_field(definition)
+        except ProviderError:
+            stored = next((f for f in self.fields() if f.name.lower() == definition.name.lower()), None)
+            if stored is None:
+                raise
+            return stored
+
+    def _check_field_type(self, stored: FieldDefinition, wanted: FieldType) -> None:
+        if not self.same_field_type(stored.type, wanted):
+            raise UnrepresentableValue(
+                f"{self.name} already has this field as {stored.type.value}, not {wanted.value}", field=stored.name
+            )
 
     def same_field_type(self, stored: FieldType, wanted: FieldType) -> bool:
         """Whether a stored field serves a wanted type (providers with fewer types widen this)."""
         return stored is wanted
 
     def manage_subscriptions(self, email: str, subscriptions: Iterable[ListSubscription]) -> None:
-        """Change one contact's membership of several lists."""
+        """Change one contact's membership of several lists; an unknown list raises NotFound before any change."""
         subs = tuple(subscriptions)
         self.check_actions(subs, bulk=False)
-        self.apply_subscriptions(Contact(email).email, subs)
+        address = Contact(email).email
+        self._check_lists(subs)
+        self.apply_subscriptions(address, subs)
+
+    def _check_lists(self, subscriptions: Sequence[ListSubscription]) -> None:
+        """:meth:`check_list` for each list once; the NotFound names the list."""
+        for list_id in dict.fromkeys(sub.list_id for sub in subscriptions):
+            try:
+                self.check_list(list_id)
+            except NotFound as exc:
+                raise NotFound(
+                    f"the {self.name} account has no list {list_id!r}: {exc.message}",
+                    provider=self.name,
+                    status=exc.status,
+                    body=exc.body,
+                    code=exc.code,
+                ) from None
 
     def check_actions(self, subscriptions: Sequence[ListSubscription], *, bulk: bool = True) -> None:
         """Raise UnsupportedAction for an action this provider cannot apply exactly.
@@ -389,9 +472,14 @@ class Provider(abc.ABC):
         merged last into each request body. ``on_batch`` sees the job after each batch.
         ``journal`` names an SQLite file recording each batch: when it already records
         this import, the import continues where it stopped (pass the same input again).
+
+        The first row of an address is sent; each later row of it is a ``RowError`` naming
+        the first. An unknown list raises :class:`~contactsync.errors.NotFound` before
+        anything is sent.
         """
         subs = tuple(subscriptions)
         self.check_actions(subs)
+        self._check_lists(subs)
         return self.pipeline.run(contacts, subs, route=route, extra=extra, on_batch=on_batch, journal=journal)
 
     def plan_import(
@@ -402,13 +490,25 @@ class Provider(abc.ABC):
         route: str | None = None,
         extra: Mapping[str, Any] | None = None,
     ) -> tuple[str, list[Mapping[str, Any]], list[RowError]]:
-        """A dry run: the route, a description of every batch, and the rows that would be rejected."""
+        """A dry run: the route, a description of every batch, and the rows that would be rejected.
+
+        Nothing is sent; what ``import_contacts`` would raise (an action the provider cannot
+        apply, an unknown list) is raised.
+        """
         subs = tuple(subscriptions)
         self.check_actions(subs)
+        self._check_lists(subs)
         return self.pipeline.plan(contacts, subs, route=route, extra=extra)
 
     def refresh(self, job: ImportJob | str) -> ImportJob:
-        """One status fetch of every unfinished part; ``job`` may be a job id string."""
+        """One status fetch of every unfinished part; ``job`` may be a job id string.
+
+        An id the provider does not know raises :class:`~contactsync.errors.NotFound`. A part
+        of ``job`` that the provider no longer knows ends ``FAILED``, its rows reported.
+        """
+        return self.pipeline.account(self._fetch(job))
+
+    def _fetch(self, job: ImportJob | str) -> ImportJob:
         if isinstance(job, str):
             parts = [self.fetch_status(job_id) for job_id in job.split(",")]
             return ImportJob.combine(self.name, parts)
@@ -417,9 +517,17 @@ class Provider(abc.ABC):
         return ImportJob.combine(self.name, [self._refresh_part(p) for p in job.parts], job.local_errors)
 
     def _refresh_part(self, part: ImportJob) -> ImportJob:
-        if part.status.is_terminal:
+        if part.status.is_terminal or not part.id:
             return part
-        fresh = self.fetch_status(part.id)
+        try:
+            fresh = self.fetch_status(part.id)
+        except NotFound as exc:
+            message = (
+                f"{self.name} no longer knows the job {part.id} ({exc.message}); it may or may not have been applied"
+            )
+            fresh = ImportJob(
+                self.name, part.id, ImportStatus.FAILED, "NotFound", extra={"error": message, "uncertain": True}
+            )
         return attrs.evolve(
             fresh,
             rows=part.rows,
@@ -438,12 +546,14 @@ class Provider(abc.ABC):
         """Poll until the job is terminal, backing off from ``poll_interval`` to ten times it (at most 30 s).
 
         A part of an import made by this client whose job fails as a whole has its batch
-        sent once more, when its route is safe to repeat (see :meth:`import_contacts`).
+        sent once more, when its route is safe to repeat (see :meth:`import_contacts`);
+        one that succeeded gets its route's follow-up, if any. After ``timeout`` seconds
+        (an hour by default) it raises :class:`~contactsync.errors.ImportTimeout`.
         """
         deadline = time.monotonic() + timeout
         delays = poll_delays(self.poll_interval if poll_interval is None else poll_interval)
         delay = next(delays)
-        current = self.pipeline.recover(self.refresh(job))
+        current = self._poll(job)
         while not current.status.is_terminal:
             if on_progress is not None:
                 on_progress(current)
@@ -453,10 +563,14 @@ class Provider(abc.ABC):
                 )
             time.sleep(delay)
             delay = next(delays)
-            current = self.pipeline.recover(self.refresh(current))
+            current = self._poll(current)
         if on_progress is not None:
             on_progress(current)
         return current
+
+    def _poll(self, job: ImportJob | str) -> ImportJob:
+        """One round of :meth:`wait`: a status fetch, recovery and follow-ups of the parts that ended, the counts."""
+        return self.pipeline.account(self.pipeline.recover(self._fetch(job)))
 
     def import_errors(self, job: ImportJob | str) -> Iterator[RowError]:
         """Every row that did not make it: rejected locally, reported by the provider, or in a failed job.

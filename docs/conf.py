@@ -28,7 +28,9 @@ nitpicky = True
 # The build has no network, so no intersphinx: names of the standard library and of the
 # libraries we build on are left unlinked rather than reported as broken.
 _STDLIB = "datetime|collections\\.abc|typing|os|io|csv|enum|types|pathlib|sqlite3|tomllib|concurrent\\.futures"
-_THIRD_PARTY = "werkzeug|requests|urllib3|attrs|cattrs|click|typing_extensions|cryptography|ec"
+_THIRD_PARTY = (
+    "werkzeug|requests|urllib3|attrs|cattrs|click|typing_extensions|cryptography|ec|hypothesis|pytest|_pytest"
+)
 _BARE = "Any|Callable|Iterator|Iterable|Mapping|Sequence|TextIO|IO|ClassVar|NoReturn|Retry|AuthBase|RequestHistory"
 nitpick_ignore_regex = [
     (r"py:.*", rf"({_STDLIB}|{_THIRD_PARTY})(\..*)?"),

@@ -7,6 +7,7 @@ import itertools
 import pickle
 import sys
 import tempfile
+import tracemalloc
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,7 +15,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from contactsync.batching import BatchLimits, RowIndex, batches
+from contactsync.batching import Batcher, BatchLimits, FirstRows, RowIndex, batches
 
 
 @given(
@@ -128,3 +129,48 @@ def test_the_row_index_file_has_no_name_and_goes_with_the_index(
     del index
     gc.collect()
     assert _mapped_from(tmp_path) == []
+
+
+@given(st.lists(st.sampled_from([f"a{n}@example.com" for n in range(40)]), max_size=200))
+def test_first_rows_name_the_first_row_of_every_address_again(emails: list[str]) -> None:
+    first_rows = FirstRows()
+    expected: dict[str, int] = {}
+    for row, email in enumerate(emails, start=1):
+        assert first_rows.claim(email, row) == expected.get(email)
+        expected.setdefault(email, row)
+    assert len(first_rows) == len(expected)
+
+
+def test_first_rows_grow_past_their_first_table_and_keep_every_address() -> None:
+    first_rows = FirstRows()
+    count = 50_000  # the index starts at 1,024 slots: it doubles six times on the way
+    for row in range(1, count + 1):
+        assert first_rows.claim(f"user{row}@example.com", row) is None
+    assert all(first_rows.claim(f"user{row}@example.com", count + row) == row for row in range(1, count + 1, 997))
+    assert len(first_rows) == count
+
+
+def test_first_rows_take_about_twenty_bytes_an_address() -> None:
+    emails = [f"user{row}@example.com" for row in range(1, 100_001)]
+    tracemalloc.start()
+    try:
+        first_rows = FirstRows()
+        for row, email in enumerate(emails, start=1):
+            first_rows.claim(email, row)
+        held, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert len(first_rows) == 100_000
+    assert held < 30 * 100_000  # a dict of the same addresses takes about 100 bytes each
+
+
+def test_batchers_sharing_numbers_number_batches_in_the_order_they_complete() -> None:
+    numbers = itertools.count(1)
+    small, large = Batcher(BatchLimits(2, 100), numbers), Batcher(BatchLimits(3, 100), numbers)
+    done = [small.add(1, "a", b"x"), large.add(2, "b", b"y"), small.add(3, "c", b"z"), small.add(4, "d", b"w")]
+    first = done[3]
+    assert first is not None and (first.number, first.rows) == (1, [1, 3])
+    last_large, last_small = large.flush(), small.flush()
+    assert last_large is not None and (last_large.number, last_large.rows) == (2, [2])
+    assert last_small is not None and (last_small.number, last_small.rows) == (3, [4])
+    assert small.flush() is None

@@ -7,6 +7,7 @@ from email_validator import EmailNotValidError, validate_email
 from hypothesis import example, given
 from hypothesis import strategies as st
 
+from contactsync import Contact
 from contactsync.emails import check, is_valid, normalize_email
 from contactsync.errors import InvalidEmail
 
@@ -31,11 +32,14 @@ TLDS = [
 
 
 def reference(address: str) -> str | None:
-    """email-validator's normalised form, or None when it rejects the address."""
+    """email-validator's normalised form with a domain given in ASCII kept ASCII, or None when it rejects it."""
     try:
-        return validate_email(address, check_deliverability=False).normalized
+        validated = validate_email(address, check_deliverability=False)
     except EmailNotValidError:
         return None
+    if address.rpartition("@")[2].isascii():
+        return f"{validated.local_part}@{validated.ascii_domain}"
+    return str(validated.normalized)
 
 
 label = st.one_of(
@@ -88,6 +92,13 @@ def test_normalisation_strips_and_lower_cases() -> None:
 
 def test_unicode_addresses_are_normalised_too() -> None:
     assert normalize_email("Jürgen@Bücher.DE") == "jürgen@bücher.de"
+
+
+@pytest.mark.parametrize("address", ["user@xn--mller-kva.de", "USER@XN--MLLER-KVA.DE", "jürgen@xn--bcher-kva.de"])
+def test_a_domain_given_in_ascii_stays_ascii(address: str) -> None:
+    """Issue 12, item 9: email-validator decodes Punycode (user@müller.de), which Mailjet then refuses."""
+    assert normalize_email(address) == address.lower()
+    assert Contact(address).email == address.lower()
 
 
 @pytest.mark.parametrize("bad", ["not-an-email", "a@b", "a@@example.com", "", "a@example.test", "a b@example.com"])

@@ -99,11 +99,12 @@ def test_rows_rejected_locally_keep_their_numbers_and_nothing_is_lost(toy: tuple
         RowError("not-an-email", None, "email", "invalid email"),
         Contact("b@example.com", properties={"born": date(1990, 1, 2)}),  # the toy route has no date type
         Contact(f"c{REJECTED_DOMAIN}"),
-        Contact("d@example.com", properties={"seen": datetime(2024, 5, 1, 12, 0)}),
+        Contact("d@example.com", properties={"seen": datetime(2024, 5, 1, 12, 0)}),  # nor a date-time one
+        Contact("e@example.com", properties={"score": 1.5}),
     ]
     job = client.wait(client.import_contacts(items))
     errors = sorted(client.import_errors(job), key=lambda e: e.row or 0)
-    assert [(e.row, e.field) for e in errors] == [(2, "email"), (3, "born"), (4, None)]
+    assert [(e.row, e.field) for e in errors] == [(2, "email"), (3, "born"), (4, None), (5, "seen")]
     assert job.status is ImportStatus.COMPLETED_WITH_ERRORS
     assert job.accepted + len(errors) == len(items)
 
@@ -248,13 +249,15 @@ def test_parts_keep_input_order_whatever_the_concurrency(toy: tuple[Sandbox, Toy
     assert [e.row for e in client.import_errors(job)] == [4, 8]
 
 
-def test_an_import_whose_every_row_is_rejected_sends_nothing_and_reports_them(
+def test_an_import_whose_every_row_is_rejected_sends_nothing_reports_them_and_fails(
     toy: tuple[Sandbox, ToyProvider],
 ) -> None:
     sandbox, client = toy
     job = client.wait(client.import_contacts([RowError(None, None, "email", "missing email")] * 2))
     assert job.provider_jobs == ()
-    assert job.status is ImportStatus.COMPLETED_WITH_ERRORS
+    assert job.status is ImportStatus.FAILED  # nothing accepted: not a success (issue 12, item 7)
+    assert not job.status.is_success
+    assert (job.accepted, job.errored, job.requested) == (0, 2, 2)
     assert [e.row for e in client.import_errors(job)] == [1, 2]
     assert len(sandbox.requests) == 0
 

@@ -69,12 +69,13 @@ def ensure_columns(client: Provider, columns: Sequence[str], declared: Mapping[s
     """Create the missing fields; return the type to parse each column as.
 
     A column declared integer and stored as a number is still parsed as an integer,
-    so a fraction is a row error rather than a silently different value.
+    so a fraction is a row error rather than a silently different value; a column
+    declared date and stored as a datetime is parsed as dates (held as midnight UTC).
     """
     supported = client.capabilities.field_types
     wanted = [FieldDefinition(c, fit_type(declared.get(c, FieldType.TEXT), supported)) for c in columns]
     parse = {}
     for column, stored in zip(columns, client.ensure_fields(wanted), strict=True):
         kind = declared.get(column)
-        parse[column] = kind if kind is FieldType.INTEGER and stored.type is FieldType.NUMBER else stored.type
+        parse[column] = kind if kind is not None and _WIDER.get(kind) is stored.type else stored.type
     return parse

@@ -89,8 +89,10 @@ def demo(ctx: click.Context, path: str | None, errors_out: str, names: tuple[str
     if as_json:
         emit_json({"results": results, "skipped": skipped, "errors_file": errors_out, "error_count": writer.count})
     else:
-        headers = ["provider", "status", "requested", "created", "updated", "errored", "seconds"]
-        click.echo(table(headers, [[r.get(h) for h in headers] for r in results]))
+        headers = ["provider", "status", "requested", "accepted", "created", "updated", "errored", "seconds"]
+        unknown = {"created", "updated"}  # null where the provider does not tell them apart: shown as "?"
+        rows = [["?" if h in unknown and h in r and r[h] is None else r.get(h) for h in headers] for r in results]
+        click.echo(table(headers, rows))
         for result in results:
             if "error" in result:
                 click.echo(f"{result['provider']}: {result['error'][:500]}")

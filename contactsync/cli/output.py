@@ -39,7 +39,8 @@ def table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
     body = [[_cell(v) for v in row] for row in rows]
     widths = [max([len(h)] + [len(r[i]) for r in body]) for i, h in enumerate(headers)]
     numeric = [
-        bool(body) and all(r[i].replace(",", "").replace(".", "").isdigit() for r in body) for i in range(len(headers))
+        bool(body) and all(r[i].replace(",", "").replace(".", "").isdigit() or r[i] == "?" for r in body)
+        for i in range(len(headers))
     ]
     lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()]
     lines.append("  ".join("-" * w for w in widths))
@@ -68,11 +69,15 @@ def job_record(job: ImportJob, seconds: float | None = None) -> dict[str, Any]:
         "status": job.status.value,
         "provider_status": job.provider_status,
         "requested": job.requested,
+        "accepted": job.accepted,
         "created": job.created,
         "updated": job.updated,
         "errored": job.errored,
         "parts": len(job.parts) or 1,
     }
+    reason = failure_reason(job)
+    if reason is not None:
+        record["reason"] = reason
     if seconds is not None:
         record["seconds"] = round(seconds, 3)
     return record
@@ -82,13 +87,34 @@ def error_record(error: RowError) -> dict[str, Any]:
     return attrs.asdict(error)
 
 
+def _count(value: int | None) -> str:
+    """A count, or "?" where the provider does not say."""
+    return "?" if value is None else f"{value:,}"
+
+
+def failure_reason(job: ImportJob) -> str | None:
+    """Why a finished job failed: the first failed part's reason, or the first row rejected before sending."""
+    if job.status.is_success or not job.status.is_terminal:
+        return None
+    for part in job.provider_jobs:
+        if part.status is job.status or part.status in (ImportStatus.FAILED, ImportStatus.REJECTED):
+            error = part.extra.get("error")
+            return str(error) if error else f"the {job.provider} job {part.id} ended {part.provider_status}"
+    if job.local_errors:
+        first = job.local_errors[0]
+        return f"no row was sent; the first was refused: {first.message}"
+    return None
+
+
 def describe_job(job: ImportJob, seconds: float | None = None) -> str:
     took = f" in {seconds:.1f} s" if seconds is not None else ""
-    return (
-        f"{job.provider} job {job.id}: {job.status.value} ({job.provider_status})\n"
-        f"  requested {job.requested:,}  created {job.created:,}  updated {job.updated:,}  "
-        f"errored {job.errored:,}{took}"
+    text = (
+        f"{job.provider} job {job.id or '(nothing sent)'}: {job.status.value} ({job.provider_status})\n"
+        f"  requested {job.requested:,}  accepted {job.accepted:,} (created {_count(job.created)}, "
+        f"updated {_count(job.updated)})  errored {job.errored:,}{took}"
     )
+    reason = failure_reason(job)
+    return text if reason is None else f"{text}\n  why: {reason}"
 
 
 class Progress:
@@ -174,7 +200,7 @@ def wait_progress(progress: Progress) -> Callable[[ImportJob], None]:
     """The waiting bar's callback: only the rows the provider reports processed count, until the job ends."""
 
     def show(job: ImportJob) -> None:
-        confirmed = job.created + job.updated + job.errored
+        confirmed = job.accepted + job.errored
         if job.status.is_terminal:
             fraction: float | None = 1.0
         else:

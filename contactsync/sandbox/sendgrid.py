@@ -112,7 +112,8 @@ def _date(raw: Any) -> str | None:
         return None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    # reference/sendgrid.md §2: YYYY-MM-DDTHH:MM:SSZ, the year in four digits (strftime's %Y does not pad it)
+    return moment.astimezone(timezone.utc).replace(tzinfo=None).isoformat(timespec="seconds") + "Z"
 
 
 def _errors(*entries: tuple[str | None, str]) -> dict[str, Any]:

@@ -207,14 +207,14 @@ def test_a_header_the_provider_cannot_take_is_one_error_with_a_map_suggestion(
 ) -> None:
     people = tmp_path / "people.csv"
     rows = "".join(f"p{n}@example.com,P {n},yes,x\n" for n in range(2000))
-    people.write_text("email,First Name,VIP?,2nd\n" + rows, encoding="utf-8")
+    people.write_text("email,Job Title,VIP?,2nd\n" + rows, encoding="utf-8")
     result = run("-q", "import", str(people), "--provider", "sendgrid", "--sandbox")
     assert result.exit_code == EXIT_INPUT
     (line,) = result.stderr.strip().splitlines()  # one error for the header, not one per row
-    assert "sendgrid cannot take the column(s) 'First Name', 'VIP?', '2nd'" in line
-    assert "--map 'First Name=first_name' --map 'VIP?=vip' --map 2nd=_2nd" in line
+    assert "sendgrid cannot take the column(s) 'Job Title', 'VIP?', '2nd'" in line
+    assert "--map 'Job Title=job_title' --map 'VIP?=vip' --map 2nd=_2nd" in line
     renamed = run(
         "-q", "import", str(people), "--provider", "sendgrid", "--sandbox",
-        "--map", "First Name=first_name", "--map", "VIP?=vip", "--map", "2nd=_2nd",
+        "--map", "Job Title=job_title", "--map", "VIP?=vip", "--map", "2nd=_2nd",
     )  # fmt: skip
     assert renamed.exit_code == EXIT_OK, renamed.stderr

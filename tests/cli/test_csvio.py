@@ -88,7 +88,7 @@ def test_generated_files_round_trip(
         ("0", FieldType.BOOLEAN, False),
         ("2024-02-29", FieldType.DATE, date(2024, 2, 29)),
         ("2024-02-29T10:30:00Z", FieldType.DATETIME, datetime(2024, 2, 29, 10, 30, tzinfo=timezone.utc)),
-        ("2024-02-29", FieldType.DATETIME, datetime(2024, 2, 29, tzinfo=timezone.utc)),
+        ("2024-02-29", FieldType.DATETIME, date(2024, 2, 29)),  # a date alone is a date, held as midnight UTC
         ("2024-02-29T10:30", FieldType.DATETIME, datetime(2024, 2, 29, 10, 30)),
         ("  kept  ", FieldType.TEXT, "  kept  "),
     ],

@@ -38,7 +38,16 @@ def test_demo_completes_with_errors_everywhere_and_writes_the_error_file(
     result = run("demo")
     assert result.exit_code == EXIT_OK, result.output
     lines = result.stdout.splitlines()
-    assert lines[0].split() == ["provider", "status", "requested", "created", "updated", "errored", "seconds"]
+    assert lines[0].split() == [
+        "provider",
+        "status",
+        "requested",
+        "accepted",
+        "created",
+        "updated",
+        "errored",
+        "seconds",
+    ]
     table = {line.split()[0]: line.split() for line in lines[2:5]}
     assert sorted(table) == BUILTINS
     assert all(cells[1] == "completed_with_errors" and cells[2] == "3,000" for cells in table.values())

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from contactsync.cli import EXIT_OK, EXIT_USAGE
+from contactsync.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from contactsync.sandbox.sendgrid import SendGridEmulator
 from tests.cli.conftest import CliRunnerCall
 from tests.sandbox_process import COMMAND, Served, connection_flags, served
@@ -73,7 +73,7 @@ def test_ctrl_c_says_how_to_continue_and_a_rerun_without_resume_is_refused(serve
         _import(started, source, "--resume", "--json"), capture_output=True, text=True, timeout=120, check=False
     )
     assert resumed.returncode == EXIT_OK, resumed.stderr
-    assert json.loads(resumed.stdout)["created"] == ROWS
+    assert json.loads(resumed.stdout)["accepted"] == ROWS
     assert not journal.exists()  # the import has ended
 
 
@@ -81,7 +81,7 @@ def test_no_journal_is_left_when_nothing_was_sent(run: CliRunnerCall, tmp_path: 
     source = tmp_path / "broken.csv"
     source.write_text("email\nnot-an-address\n", encoding="utf-8")
     result = run("-q", "import", str(source), "--provider", PROVIDER, "--sandbox")
-    assert result.exit_code == 1  # the one row is an error; nothing was sent
+    assert result.exit_code == EXIT_FAILED  # the one row is an error: nothing accepted, so the import failed
     assert not Path(f"{source}.{PROVIDER}.journal").exists()
 
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
-from contactsync.cli import EXIT_OK, EXIT_ROW_ERRORS, EXIT_USAGE
+from contactsync.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from tests.cli.conftest import CliRunnerCall
 
 
@@ -26,5 +27,6 @@ def test_settings_apply_with_the_embedded_sandbox(run: CliRunnerCall, tmp_path: 
     base = ["-q", "import", str(people), "--provider", "sendgrid", "--sandbox", "--type", "vip=boolean"]
     refused = run(*base, "--json")
     stored = run(*base, "--json", "--setting", "booleans=text")
-    assert refused.exit_code == EXIT_ROW_ERRORS  # SendGrid has no boolean type unless told how to store one
+    assert refused.exit_code == EXIT_FAILED  # SendGrid has no boolean type unless told how to store one: nothing went
+    assert json.loads(refused.stdout)["reason"].startswith("no row was sent")
     assert stored.exit_code == EXIT_OK, stored.output

@@ -41,7 +41,7 @@ def test_import_over_http_to_a_separate_sandbox_process(server: Served, tmp_path
     result = _run("import", str(people), *_flags(started), "--json")
     assert result.returncode == EXIT_ROW_ERRORS, result.stderr
     record = json.loads(result.stdout)
-    assert (record["status"], record["created"], record["error_count"]) == ("completed_with_errors", 1, 1)
+    assert (record["status"], record["accepted"], record["error_count"]) == ("completed_with_errors", 1, 1)
     assert "Traceback" not in result.stderr
 
     process.send_signal(signal.SIGTERM)
@@ -54,7 +54,7 @@ def test_import_over_http_to_a_separate_sandbox_process(server: Served, tmp_path
         assert restarted["loaded"] == [PROVIDER]
         status = _run("status", record["job_id"], *_flags(restarted), "--json")
         fetched = json.loads(status.stdout)  # by id: the provider's view, without the row rejected locally
-        assert (fetched["status"], fetched["created"]) == ("completed", 1), status.stderr
+        assert (fetched["status"], fetched["accepted"]) == ("completed", 1), status.stderr
 
 
 def test_a_malformed_file_gives_one_line_and_exit_four(server: Served, tmp_path: Path) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+import time
 from datetime import date, datetime, timezone
 
 import pytest
@@ -29,9 +29,11 @@ from contactsync.sandbox import Sandbox, json_response
 from contactsync.sandbox.dotmailer import DotmailerEmulator
 
 
-def people(count: int, start: int = 0) -> Iterator[Contact]:
-    for n in range(start, start + count):
-        yield Contact(f"person{n}@example.com", name=f"Person {n}", properties={"rank": n})
+def people(count: int, start: int = 0) -> list[Contact]:
+    return [
+        Contact(f"person{n}@example.com", name=f"Person {n}", properties={"rank": n})
+        for n in range(start, start + count)
+    ]
 
 
 def finish(client: DotmailerProvider, job: contactsync.ImportJob) -> contactsync.ImportJob:
@@ -53,27 +55,38 @@ def test_import_into_a_list_creates_fields_and_reads_back(
     assert (job.status, job.created, job.updated, job.errored) == (ImportStatus.COMPLETED, 2, 0, 0)
     assert {c["email"] for c in emulator.contacts(book)} == {"ada@example.com", "bob@example.com"}
     types = {f.name: f.type for f in client.fields()}
-    assert (types["AGE"], types["VIP"], types["SEEN"], types["CITY"]) == (
+    assert (types["age"], types["vip"], types["seen"], types["city"]) == (
         FieldType.NUMBER,
         FieldType.BOOLEAN,
         FieldType.DATETIME,
         FieldType.TEXT,
     )
-    ada = client.get_contact("ADA@example.com")
-    assert ada == Contact(
-        "ada@example.com", name="Ada L", properties={"AGE": 36, "VIP": True, "SEEN": seen, "CITY": "London"}
-    )
-    bob = client.get_contact("bob@example.com")
-    assert bob is not None
-    assert bob.properties["BORN"] == datetime(1980, 2, 3, tzinfo=timezone.utc)
+    assert {f["name"] for f in emulator.state["fields"].values()} >= {"AGE", "VIP", "SEEN", "CITY"}  # as stored
+    # Issue 12, item 3: names read back as the application gave them, a date as a date.
+    assert client.get_contact("ADA@example.com") == contacts[0]
+    assert client.get_contact("bob@example.com") == contacts[1]
     assert client.get_subscriptions("ada@example.com") == [contactsync.Membership(book, True)]
+
+
+def test_a_naive_datetime_is_refused_before_sending(client: DotmailerProvider, dm_sandbox: Sandbox) -> None:
+    """Issue 12, item 3: dotmailer took a naive datetime as UTC where Mailjet and SendGrid refuse it."""
+    job = client.import_contacts([Contact("a@example.com", properties={"seen": datetime(2024, 3, 1, 9, 30)})])
+    assert [(e.row, e.field) for e in job.local_errors] == [(1, "seen")]
+    assert "timezone-aware" in job.local_errors[0].message
+    assert not [r for r in dm_sandbox.requests if "/contacts/import" in r.path]
+
+
+def test_another_spelling_of_a_field_this_client_knows_is_refused(client: DotmailerProvider) -> None:
+    finish(client, client.import_contacts([Contact("a@example.com", properties={"company": "Acme"})]))
+    job = client.import_contacts([Contact("b@example.com", properties={"Company": "Acme"})])
+    assert [(e.row, e.field) for e in job.local_errors] == [(1, "Company")]
 
 
 def test_second_import_updates_and_keeps_values_not_sent(client: DotmailerProvider) -> None:
     finish(client, client.import_contacts([Contact("a@example.com", properties={"city": "Oslo", "age": 3})]))
     job = finish(client, client.import_contacts([Contact("a@example.com", properties={"age": 4})]))
     assert (job.created, job.updated) == (0, 1)
-    assert client.get_contact("a@example.com") == Contact("a@example.com", properties={"CITY": "Oslo", "AGE": 4})
+    assert client.get_contact("a@example.com") == Contact("a@example.com", properties={"city": "Oslo", "age": 4})
 
 
 def test_clearing_needs_the_overwrite_merge_option(client: DotmailerProvider) -> None:
@@ -121,7 +134,6 @@ FINAL = [
     ("Failed", ImportStatus.FAILED),
     ("InvalidFileFormat", ImportStatus.FAILED),
     ("NotAvailableInThisVersion", ImportStatus.FAILED),
-    ("Unknown", ImportStatus.UNKNOWN),
 ]
 
 
@@ -140,18 +152,32 @@ def test_every_forced_final_status_maps(
         assert [(e.row, e.provider_code) for e in errors] == [(1, raw), (2, raw), (3, raw)]
 
 
-def test_finished_with_and_without_faults(client: DotmailerProvider) -> None:
+def test_finished_with_and_without_faults(client: DotmailerProvider, emulator: DotmailerEmulator) -> None:
     clean = finish(client, client.import_contacts(people(2)))
     assert (clean.status, clean.provider_status) == (ImportStatus.COMPLETED, "Finished")
     assert list(client.import_errors(clean)) == []
-    dirty = finish(client, client.import_contacts([*people(1), *people(1)]))
+    emulator.set_status(people(3)[2].email, "HardBounced")
+    dirty = finish(client, client.import_contacts(people(3)))
     assert (dirty.status, dirty.provider_status) == (ImportStatus.COMPLETED_WITH_ERRORS, "Finished")
-    assert dirty.extra["report"]["duplicateEmails"] == 1
+    assert dirty.extra["report"]["globallySuppressed"] == 1
+    assert (dirty.accepted, dirty.errored) == (2, 1)
 
 
-def test_unknown_import_id_reads_unknown(client: DotmailerProvider) -> None:
-    job = client.refresh("00000000-0000-0000-0000-000000000000")
-    assert (job.status, job.provider_status) == (ImportStatus.UNKNOWN, "Unknown")
+def test_an_unknown_import_id_is_not_found_at_once(client: DotmailerProvider) -> None:
+    """Issue 12, item 6: dotmailer answers an id it does not know with status Unknown; wait polled it for an hour."""
+    started = time.monotonic()
+    with pytest.raises(contactsync.NotFound, match="Unknown"):
+        client.wait("00000000-0000-0000-0000-000000000000", timeout=30)
+    assert time.monotonic() - started < 5
+
+
+def test_a_part_whose_import_dotmailer_no_longer_knows_fails_with_its_rows(
+    client: DotmailerProvider, emulator: DotmailerEmulator
+) -> None:
+    emulator.force_next_import_status("Unknown")
+    job = client.refresh(client.refresh(client.import_contacts(people(3))))
+    assert (job.status, job.provider_status) == (ImportStatus.FAILED, "NotFound")
+    assert [e.row for e in client.import_errors(job)] == [1, 2, 3]
 
 
 def test_small_file_limit_splits_one_import_into_many_jobs(dm_sandbox: Sandbox, emulator: DotmailerEmulator) -> None:
@@ -181,12 +207,47 @@ def test_xlsx_route(client: DotmailerProvider, emulator: DotmailerEmulator) -> N
     assert sorted(c["dataFields"]["RANK"] for c in emulator.contacts()) == [0, 1, 2, 3, 4]
 
 
-@pytest.mark.parametrize(
-    "action", [SubscriptionAction.ADD_FORCE, SubscriptionAction.REMOVE, SubscriptionAction.UNSUBSCRIBE]
-)
-def test_imports_apply_only_addnoforce(client: DotmailerProvider, action: SubscriptionAction) -> None:
-    with pytest.raises(UnsupportedAction, match="manage_subscriptions"):
-        client.import_contacts(people(1), [ListSubscription("1", action)])
+def test_a_bulk_addforce_resubscribes_the_rows_the_import_reports_unsubscribed(
+    client: DotmailerProvider, emulator: DotmailerEmulator
+) -> None:
+    """Issue 12, item 5: the README's bulk ADD_FORCE failed on dotmailer; the client now runs the follow-up."""
+    book = client.create_list("Force")
+    gone, other = people(2)
+    client.manage_subscriptions(gone.email, [ListSubscription(book, SubscriptionAction.UNSUBSCRIBE)])
+    client.manage_subscriptions(other.email, [ListSubscription(book)])
+    emulator.set_status(other.email, "Unsubscribed")  # an account-level unsubscribe
+    contacts = [Contact(c.email, name="Back", properties={"rank": 7}) for c in (gone, other)] + people(3)[2:]
+    job = finish(client, client.import_contacts(contacts, [ListSubscription(book, SubscriptionAction.ADD_FORCE)]))
+    assert (job.status, job.accepted, job.errored) == (ImportStatus.COMPLETED, 3, 0)
+    assert list(client.import_errors(job)) == []
+    assert {c["email"] for c in emulator.contacts(book)} == {c.email for c in contacts}
+    assert client.get_contact(gone.email) == contacts[0]  # resubscribed with the data the import carried
+    assert client.get_subscriptions(other.email) == [contactsync.Membership(book, True)]
+
+
+def test_a_bulk_addforce_reports_a_row_dotmailer_cannot_resubscribe(
+    client: DotmailerProvider, emulator: DotmailerEmulator
+) -> None:
+    book = client.create_list("Bounced")
+    emulator.set_status("hb@example.com", "HardBounced")
+    job = client.import_contacts([Contact("hb@example.com")], [ListSubscription(book, SubscriptionAction.ADD_FORCE)])
+    job = finish(client, job)
+    assert (job.status, job.accepted, job.errored) == (ImportStatus.FAILED, 0, 1)
+    assert [e.provider_code for e in client.import_errors(job)] == ["GloballySuppressed"]
+
+
+@pytest.mark.parametrize("action", [SubscriptionAction.REMOVE, SubscriptionAction.UNSUBSCRIBE])
+def test_a_bulk_remove_or_unsubscribe_imports_then_takes_each_row_off_the_book(
+    client: DotmailerProvider, emulator: DotmailerEmulator, action: SubscriptionAction
+) -> None:
+    book = client.create_list("Off")
+    finish(client, client.import_contacts(people(3), [ListSubscription(book)]))
+    changed = [Contact(c.email, properties={"rank": 9}) for c in people(2)]
+    job = finish(client, client.import_contacts(changed, [ListSubscription(book, action)]))
+    assert (job.status, job.accepted, job.errored) == (ImportStatus.COMPLETED, 2, 0)
+    assert {c["email"] for c in emulator.contacts(book)} == {people(3)[2].email}
+    assert {c["email"]: c["dataFields"]["RANK"] for c in emulator.contacts()}[changed[0].email] == 9
+    assert client.get_subscriptions(changed[0].email) == []
 
 
 def test_one_list_per_import(client: DotmailerProvider) -> None:
@@ -257,10 +318,12 @@ def test_duplicate_list_name_is_a_provider_error_with_code(client: DotmailerProv
 
 def test_fields_and_ensure_fields(client: DotmailerProvider) -> None:
     made = client.ensure_fields([FieldDefinition("score", FieldType.INTEGER), FieldDefinition("since", FieldType.DATE)])
-    assert made == [FieldDefinition("SCORE", FieldType.NUMBER), FieldDefinition("SINCE", FieldType.DATETIME)]
-    assert client.create_field(FieldDefinition("score", FieldType.NUMBER)) == FieldDefinition("SCORE", FieldType.NUMBER)
-    with pytest.raises(contactsync.InvalidInput):
+    assert made == [FieldDefinition("score", FieldType.NUMBER), FieldDefinition("since", FieldType.DATETIME)]
+    assert client.create_field(FieldDefinition("score", FieldType.NUMBER)) == FieldDefinition("score", FieldType.NUMBER)
+    with pytest.raises(contactsync.UnrepresentableValue):
         client.ensure_fields([FieldDefinition("score", FieldType.BOOLEAN)])
+    built_in = client.create_field(FieldDefinition("FIRSTNAME"))  # dotmailer's own data field: read back
+    assert built_in == FieldDefinition("FIRSTNAME", FieldType.TEXT)
 
 
 def test_wrong_password_is_an_authentication_error_without_secrets(dm_sandbox: Sandbox) -> None:

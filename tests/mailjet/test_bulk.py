@@ -59,7 +59,7 @@ def _check(
     job = client.import_contacts(items, [ListSubscription(list_id, SubscriptionAction.ADD_FORCE)], route=route)
     job = client.wait(job, timeout=600)
     assert job.status is ImportStatus.COMPLETED_WITH_ERRORS
-    assert (job.requested, job.created, job.errored) == (count, len(valid), len(bad))
+    assert (job.requested, job.accepted, job.errored) == (count, len(valid), len(bad))
 
     errors = list(client.import_errors(job))
     assert sorted(e.row for e in errors if e.row is not None) == sorted(bad)

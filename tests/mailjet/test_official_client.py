@@ -81,7 +81,7 @@ def test_manage_many_contacts_then_job_information(official: Client, client: Mai
     assert record["Status"] == "Completed" and record["Count"] == 2 and record["ErrorFile"] == ""
 
     job = client.refresh(str(job_id))
-    assert job.status is ImportStatus.COMPLETED and job.created == 2
+    assert job.status is ImportStatus.COMPLETED and job.accepted == 2
     jim = client.get_contact("jimsmith@example.com")
     assert (
         jim is not None and jim.name == "Jim" and dict(jim.properties) == {"Property1": "value", "Property2": "value2"}
@@ -211,6 +211,6 @@ def test_json_error_file_by_plain_get(
     assert [entry["Email"] for entry in answer.json()] == ["not an address", "x@example.com"]
 
     job = client.refresh(str(job_id))
-    assert (job.status, job.created, job.errored) == (ImportStatus.COMPLETED_WITH_ERRORS, 2, 2)
+    assert (job.status, job.accepted, job.errored) == (ImportStatus.COMPLETED_WITH_ERRORS, 2, 2)
     errors = list(client.import_errors(job))
     assert [(e.email, e.field) for e in errors] == [("not an address", "Email"), ("x@example.com", "Nope")]

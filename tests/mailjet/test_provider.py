@@ -17,6 +17,7 @@ from contactsync import (
     ImportStatus,
     InvalidInput,
     ListSubscription,
+    NotFound,
     ProviderError,
     RowError,
     SubscriptionAction,
@@ -114,10 +115,15 @@ def test_the_four_actions_on_one_contact(client: MailjetProvider) -> None:
     assert _standing(client, email) == {news: True}
 
 
-def test_unknown_list_is_refused_with_the_documented_body(client: MailjetProvider) -> None:
-    with pytest.raises(ProviderError) as raised:
-        client.manage_subscriptions("ada@example.com", [ListSubscription("999", ADD_FORCE)])
-    assert raised.value.status == 400 and "listID missing or not valid" in raised.value.message
+def test_an_unknown_list_is_not_found_before_anything_is_sent(client: MailjetProvider, mj_sandbox: Sandbox) -> None:
+    """Issue 12, item 6: Mailjet answers an unknown list in ContactsLists with a 400; the client says NotFound."""
+    news = client.create_list("News")
+    before = len(mj_sandbox.requests)
+    with pytest.raises(NotFound, match="999"):
+        client.manage_subscriptions("ada@example.com", [ListSubscription(news), ListSubscription("999", ADD_FORCE)])
+    with pytest.raises(NotFound, match="999"):
+        client.import_contacts([Contact("ada@example.com")], [ListSubscription(news), ListSubscription("999")])
+    assert [r.method for r in list(mj_sandbox.requests)[before:]] == ["GET"] * 4  # each list read, nothing sent
 
 
 # -- imports --------------------------------------------------------------------------------------------
@@ -136,24 +142,17 @@ def _typed_contact(email: str, name: str | None = "Ada") -> Contact:
 def test_import_creates_missing_properties_and_reads_them_back(client: MailjetProvider) -> None:
     news = client.create_list("News")
     job = client.wait(client.import_contacts([_typed_contact("ada@example.com")], [ListSubscription(news)]))
-    assert job.status is ImportStatus.COMPLETED and job.created == 1
+    assert job.status is ImportStatus.COMPLETED and job.accepted == 1
     assert {f.name: f.type for f in client.fields()} == {
         "city": FieldType.TEXT,
         "age": FieldType.INTEGER,
         "score": FieldType.NUMBER,
         "vip": FieldType.BOOLEAN,
         "seen": FieldType.DATETIME,
-        "born": FieldType.DATETIME,
+        "born": FieldType.DATETIME,  # Mailjet has one datetime type; a date is held as its midnight UTC
     }
     back = client.get_contact("ADA@example.com")
-    expected = attrs.evolve(
-        _typed_contact("ada@example.com"),
-        properties={
-            **_typed_contact("ada@example.com").properties,
-            "born": datetime(1815, 12, 10, tzinfo=timezone.utc),  # a date is stored as 00:00 UTC
-        },
-    )
-    assert back == expected
+    assert back == _typed_contact("ada@example.com")  # and the date reads back a date (issue 12, item 3)
     assert client.get_contact("nobody@example.com") is None
 
 
@@ -193,16 +192,16 @@ def test_provider_reported_errors_come_back_with_their_rows(client: MailjetProvi
     # The sandbox accepts ASCII addresses only; email-validator accepts these, so Mailjet's job reports them.
     contacts = [Contact("one@example.com"), Contact("josé@example.com"), Contact("two@example.com")]
     job = client.wait(client.import_contacts(contacts))
-    assert (job.status, job.created, job.errored) == (ImportStatus.COMPLETED_WITH_ERRORS, 2, 1)
+    assert (job.status, job.accepted, job.errored) == (ImportStatus.COMPLETED_WITH_ERRORS, 2, 1)
+    assert (job.created, job.updated) == (None, None)  # Mailjet does not tell created from updated
     assert [(e.row, e.email) for e in client.import_errors(job)] == [(2, "josé@example.com")]
 
 
 def test_csv_route_with_datetimes(client: MailjetProvider, emulator: MailjetEmulator) -> None:
     news = client.create_list("News")
     contacts = [
-        Contact("a@example.com", properties={"seen": MOMENT, "age": 1}),
+        Contact("a@example.com", properties={"seen": MOMENT, "age": 1, "vip": False}),
         Contact("b@example.com", properties={"age": 2}),
-        Contact("a@example.com", properties={"vip": False}),  # repeated in the file: merged, later wins
     ]
     job = client.wait(client.import_contacts(contacts, [ListSubscription(news, ADD_FORCE)], route="csv"))
     assert job.id.startswith("csvimport:") and job.status is ImportStatus.COMPLETED
@@ -212,13 +211,33 @@ def test_csv_route_with_datetimes(client: MailjetProvider, emulator: MailjetEmul
     assert sorted(c["Email"] for c in emulator.contacts(news)) == ["a@example.com", "b@example.com"]
 
 
-def test_csv_route_refuses_what_it_cannot_carry(client: MailjetProvider) -> None:
+def test_rows_the_csv_route_cannot_carry_go_by_json(client: MailjetProvider) -> None:
+    """Issue 12, item 10: a name, an empty text or a property to clear cannot travel in the CSV; the row still goes."""
     news = client.create_list("News")
-    contacts = [Contact("named@example.com", name="Named"), Contact("plain@example.com")]
+    contacts = [
+        Contact("named@example.com", name="Named"),
+        Contact("plain@example.com", properties={"note": "x"}),
+        Contact("empty@example.com", properties={"note": ""}),
+        Contact("cleared@example.com", properties={"note": None}),
+    ]
     job = client.wait(client.import_contacts(contacts, [ListSubscription(news)], route="csv"))
-    assert [(e.row, e.field) for e in job.local_errors] == [(1, "name")]
+    assert job.local_errors == ()
+    assert sorted(part.id.split(":")[0] for part in job.parts) == ["contactslist", "csvimport"]
+    assert (job.status, job.accepted, job.errored) == (ImportStatus.COMPLETED, 4, 0)
+    assert client.get_contact("named@example.com") == Contact("named@example.com", name="Named")
+    assert client.get_contact("empty@example.com") == Contact("empty@example.com", properties={"note": ""})
     with pytest.raises(UnsupportedAction):
         client.import_contacts(contacts, [], route="csv")
+
+
+def test_names_after_the_first_ten_thousand_rows_still_go(client: MailjetProvider, emulator: MailjetEmulator) -> None:
+    """Issue 12, item 10: the automatic CSV route (from 10,000 plain contacts) no longer drops later named rows."""
+    news = client.create_list("News")
+    contacts = [Contact(f"c{n}@example.com") for n in range(10_000)] + [Contact("late@example.com", name="Late")]
+    job = client.wait(client.import_contacts(contacts, [ListSubscription(news)]), timeout=600)
+    assert job.local_errors == () and list(client.import_errors(job)) == []
+    assert job.accepted == 10_001
+    assert client.get_contact("late@example.com") == Contact("late@example.com", name="Late")
 
 
 def test_large_single_list_imports_take_the_csv_route(client: MailjetProvider, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -306,3 +325,23 @@ def test_emulator_state_survives_a_dump(client: MailjetProvider, emulator: Mailj
     copy = MailjetEmulator()
     copy.load(emulator.dump())
     assert copy.contacts(news) == emulator.contacts(news) != []
+
+
+def test_a_job_that_confirms_fewer_rows_than_it_was_sent_reports_the_others(
+    client: MailjetProvider, emulator: MailjetEmulator
+) -> None:
+    """Issue 12, item 8: a CSV job answered Completed, Count 0, Errcount 0 for 3 rows (the emulator had crashed on
+    a 200 KB cell): the rows were neither stored nor reported. Now every row is accepted (and stored) or an error."""
+    news = client.create_list("News")
+    contacts = [
+        Contact("a@example.com", properties={"note": "n"}),
+        Contact("b@example.com", properties={"note": "x" * 200_000}),
+        Contact("c@example.com", properties={"note": "m"}),
+    ]
+    job = client.wait(client.import_contacts(contacts, [ListSubscription(news)], route="csv"))
+    errors = list(client.import_errors(job))
+    assert job.accepted + job.errored == job.requested == 3
+    assert len(errors) == job.errored
+    reported = {error.row for error in errors}
+    stored = {c["Email"] for c in emulator.contacts(news)}
+    assert {c.email for row, c in enumerate(contacts, start=1) if row not in reported} <= stored

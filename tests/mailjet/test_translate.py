@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -240,17 +240,18 @@ def test_status_mapping(raw: str, errors: int, expected: ImportStatus) -> None:
 # -- contacts ---------------------------------------------------------------------------------------
 
 EMAILS = st.from_regex(r"[a-z0-9]{1,12}(\.[a-z0-9]{1,6})?@[a-z]{1,12}\.(com|org|fr)", fullmatch=True)
-AWARE = st.datetimes(
-    min_value=datetime(1, 1, 2),
-    max_value=datetime(9999, 12, 30),
-    timezones=AWARE_ZONES,
-).map(lambda d: d.replace(microsecond=0))
+AWARE = (
+    st.datetimes(min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30), timezones=AWARE_ZONES)
+    .map(lambda d: d.replace(microsecond=0))
+    .filter(lambda d: d.astimezone(timezone.utc).time() != time(0))  # midnight UTC is how a date is held
+)
 VALUES = st.one_of(
     TEXT,
     st.integers(-(2**63), 2**63 - 1),
     st.floats(allow_nan=False, allow_infinity=False),
     st.booleans(),
     AWARE,
+    st.dates(min_value=date(1, 1, 2)),
     st.none(),
 )
 CONTACTS = st.builds(
@@ -294,9 +295,17 @@ def test_datetimes_that_leave_the_calendar_in_utc_are_refused(hours: int) -> Non
 
 
 @given(st.dates())
-def test_dates_become_midnight_utc(day: date) -> None:
+def test_dates_are_held_as_midnight_utc_and_read_back_as_dates(day: date) -> None:
     encoded = translate.encode_property("d", day, "datetime")
-    assert translate.decode_property(encoded, "datetime") == datetime(day.year, day.month, day.day, tzinfo=timezone.utc)
+    assert encoded == f"{day.isoformat()}T00:00:00Z"
+    back = translate.decode_property(encoded, "datetime")
+    assert back == day and type(back) is date
+
+
+def test_a_datetime_at_midnight_utc_is_refused_since_it_would_read_back_a_date() -> None:
+    with pytest.raises(UnrepresentableValue, match="back as a date") as caught:
+        translate.encode_property("seen", datetime(2024, 1, 2, tzinfo=timezone.utc), "datetime")
+    assert caught.value.field == "seen"
 
 
 @pytest.mark.parametrize(

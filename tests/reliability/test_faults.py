@@ -5,16 +5,18 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from typing import Any
 
 import pytest
 import requests
+from werkzeug.routing import Rule
+from werkzeug.wrappers import Request, Response
 
 from contactsync import ConfigurationError, ImportStatus, ListSubscription
 from contactsync.provider import Provider
-from contactsync.sandbox import Sandbox
+from contactsync.sandbox import Emulator, Sandbox, json_response
 from contactsync.sandbox.faults import Faults
 from tests.reliability.conftest import PROVIDERS, emails, people
-from tests.toy import ToyEmulator
 
 FAILURE = {"mailjet": "Error", "sendgrid": "failed", "dotmailer": "Failed"}
 
@@ -44,9 +46,33 @@ def test_sandbox_contacts_shows_what_each_emulator_stores(provider: str) -> None
         assert emails(sandbox.contacts(provider)) == {c.email for c in people(2)}
 
 
+class _Bare(Emulator):
+    """An emulator of nothing: every hook at its simplest, ``contacts`` left at its default."""
+
+    name = "bare"
+
+    def rules(self) -> list[Rule]:
+        return []
+
+    def initial_state(self) -> dict[str, Any]:
+        return {}
+
+    def credentials(self) -> dict[str, str]:
+        return {}
+
+    def authenticate(self, request: Request) -> Response | None:
+        return None
+
+    def error(self, status: int, message: str) -> Response:
+        return json_response({"error": message}, status)
+
+    def rate_limited(self, retry_after: int) -> Response:
+        return self.error(429, "slow down")
+
+
 def test_an_emulator_that_keeps_no_contacts_says_so() -> None:
-    with pytest.raises(NotImplementedError, match="toy emulator"):
-        ToyEmulator().contacts()
+    with pytest.raises(NotImplementedError, match="bare emulator"):
+        _Bare().contacts()
 
 
 def test_queued_faults_come_first_then_the_drawn_ones() -> None:

@@ -131,8 +131,9 @@ def test_resuming_another_import_is_refused(toy: tuple[Sandbox, ToyEmulator], tm
     journal = tmp_path / "import.journal"
     with pytest.raises(KeyboardInterrupt):
         client(sandbox).import_contacts(cut_at(12), route="json", journal=journal)
+    other = client(sandbox).create_list("Other")
     with pytest.raises(ConfigurationError, match="subscriptions"):
-        client(sandbox).import_contacts(rows(), [ListSubscription("other")], journal=journal)
+        client(sandbox).import_contacts(rows(), [ListSubscription(other)], journal=journal)
     with pytest.raises(InvalidInput, match=r"row 1: the input is p00001@example\.com here"):
         client(sandbox).import_contacts(people(20), journal=journal)
 

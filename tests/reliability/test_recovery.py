@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from contactsync import ImportStatus, ListSubscription
+from contactsync import ImportStatus, ListSubscription, NotFound
 from contactsync.provider import Provider
 from contactsync.sandbox import Sandbox
 from contactsync.sandbox.faults import Faults
@@ -49,7 +49,7 @@ def test_a_submission_with_an_unknown_outcome_is_sent_once_more(provider: str, f
         client: Provider = sandbox.connect(provider, timeout=0.3)
         subscription = ListSubscription(client.create_list("Unknown outcome"))
         plan = Faults(())
-        plan.queue(None, fault)  # the import reads the account's fields, then posts the batch: that POST fails
+        plan.queue(None, None, fault)  # the import reads the list and the account's fields, then posts: that fails
         sandbox.faults = plan
         job = client.wait(client.import_contacts(people(4), [subscription]))
     faulted = [(r.method, r.fault) for r in sandbox.requests if r.fault]
@@ -65,7 +65,7 @@ def test_a_batch_whose_two_sendings_got_no_clear_answer_is_reported_as_possibly_
         client: Provider = sandbox.connect(provider, timeout=0.3)
         subscription = ListSubscription(client.create_list("Unclear"))
         plan = Faults(())
-        plan.queue(None, "slow", "503")  # the POST lands but answers too late; the second one meets a 503
+        plan.queue(None, None, "slow", "503")  # the POST lands but answers too late; the second one meets a 503
         sandbox.faults = plan
         job = client.wait(client.import_contacts(people(3), [subscription]))
         errors = list(client.import_errors(job))
@@ -74,10 +74,10 @@ def test_a_batch_whose_two_sendings_got_no_clear_answer_is_reported_as_possibly_
     assert all("may have been applied all the same" in error.message for error in errors)
 
 
-def test_a_refused_batch_is_not_sent_again(served: Served) -> None:
-    _, client, _ = served
-    missing = ListSubscription("999999")  # the provider refuses the batch (no such list): a repeat cannot help
-    job = client.wait(client.import_contacts(people(2), [missing]))
-    assert job.status is ImportStatus.FAILED
-    assert "resubmitted" not in job.extra and "uncertain" not in job.extra  # a clear refusal: nothing was applied
-    assert {error.row for error in client.import_errors(job)} == {1, 2}
+def test_an_import_into_an_unknown_list_is_refused_before_anything_is_sent(served: Served) -> None:
+    """Issue 12, items 6 and 7: NotFound on every provider, where Mailjet said 400 and every batch was sent."""
+    sandbox, client, _ = served
+    before = len(sandbox.requests)
+    with pytest.raises(NotFound, match="999999"):
+        client.import_contacts(people(2), [ListSubscription("999999")])
+    assert [r.method for r in list(sandbox.requests)[before:]] == ["GET"]

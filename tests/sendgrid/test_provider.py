@@ -152,9 +152,28 @@ def test_fields_are_created_with_sendgrid_types(client: SendGridProvider) -> Non
     )
     assert [f.type for f in made] == [FieldType.NUMBER, FieldType.DATE, FieldType.TEXT]
     assert client.ensure_fields([FieldDefinition("AGE", FieldType.NUMBER)])[0].name == "age"
-    assert {f.name for f in client.fields()} == {"age", "seen", "t"}
+    assert {f.name for f in client.fields()} >= {"age", "seen", "t", "first_name", "city", "email"}
     with pytest.raises(UnrepresentableValue):
         client.ensure_fields([FieldDefinition("flag", FieldType.BOOLEAN)])
+
+
+def test_reserved_fields_are_fields(client: SendGridProvider, sandbox: Sandbox) -> None:
+    """Issue 12, item 1: ensure_fields with first_name or city failed with "a field named city already exists"."""
+    wanted = [FieldDefinition("first_name"), FieldDefinition("city"), FieldDefinition("last_opened", FieldType.DATE)]
+    assert client.ensure_fields(wanted) == [FieldDefinition("first_name"), FieldDefinition("city"), wanted[2]]
+    assert client.create_field(FieldDefinition("city")) == FieldDefinition("city")
+    assert not [r for r in sandbox.requests if r.method == "POST" and r.path.endswith("/field_definitions")]
+    with pytest.raises(UnrepresentableValue, match="already has this field as text"):
+        client.ensure_fields([FieldDefinition("city", FieldType.NUMBER)])
+
+
+@pytest.mark.parametrize("name", ["EMAIL", "Email", "email", "first_name", "created_at", "City"])
+def test_a_property_named_as_a_reserved_field_is_one_row_error(client: SendGridProvider, name: str) -> None:
+    """Issue 12, item 1: a property named EMAIL (any case) failed the whole import before any row was sent."""
+    contacts = [Contact("a@example.com", properties={name: "x"}), Contact("b@example.com", properties={"t": "y"})]
+    job = client.wait(client.import_contacts(contacts))
+    assert [(e.row, e.field) for e in job.local_errors] == [(1, name)]
+    assert (job.accepted, job.errored, job.requested) == (1, 1, 2)
 
 
 @pytest.mark.parametrize(("policy", "stored"), [("text", "true"), ("number", 1)])
@@ -262,7 +281,7 @@ def test_a_name_sendgrid_cannot_take_is_refused_naming_it(name: str) -> None:
     assert caught.value.field == name
 
 
-@pytest.mark.parametrize("name", ["first_name", "_2nd", "vip", "x" * 100])
+@pytest.mark.parametrize("name", ["city", "_2nd", "vip", "x" * 100])
 def test_a_name_sendgrid_takes_passes(name: str) -> None:
     client = contactsync.connect("sendgrid", api_key="SG.key-0001", base_url="http://127.0.0.1:9/sendgrid")
     client.check_property_name(name)

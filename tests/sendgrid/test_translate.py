@@ -43,9 +43,10 @@ def test_name_splits_at_the_first_space() -> None:
     assert (wire.first_name, wire.last_name) == ("Mary", "Ann Lee")
 
 
-def test_empty_name_clears_both_parts() -> None:
-    wire = contact_to_wire(Contact("a@example.com", name=""), BOOK)
-    assert (wire.first_name, wire.last_name) == ("", "")
+def test_an_empty_name_is_refused_since_it_would_read_back_as_none() -> None:
+    with pytest.raises(UnrepresentableValue) as caught:
+        contact_to_wire(Contact("a@example.com", name=""), BOOK)
+    assert caught.value.field == "name"
 
 
 def test_custom_fields_are_written_by_id() -> None:

@@ -39,6 +39,7 @@ from contactsync.provider import Capabilities, ImportRoute, Provider, ProviderOp
 from contactsync.providers.dotmailer import wire
 from contactsync.providers.dotmailer.translate import (
     EMAIL_COLUMN,
+    MAX_TEXT,
     NAME_FIELD,
     Formatter,
     cell_formatter,
@@ -102,13 +103,19 @@ class _FileRoute(ImportRoute):
         self,
         client: DotmailerProvider,
         limits: BatchLimits,
-        book: str | None,
+        subscription: ListSubscription | None,
         merge: str,
         known: dict[str, FieldDefinition],
     ) -> None:
         super().__init__(limits)
         self.client = client
-        self.book = book
+        self.subscription = subscription
+        action = None if subscription is None else subscription.action
+        # The address-book import adds (reference §5 mapping); other actions import into the account,
+        # and every action but ADD_NO_FORCE is finished by a follow-up on the rows (see follow_up).
+        adds = action in (SubscriptionAction.ADD_NO_FORCE, SubscriptionAction.ADD_FORCE)
+        self.book = subscription.list_id if subscription is not None and adds else None
+        self.follows_up = action is not None and action is not SubscriptionAction.ADD_NO_FORCE
         self.merge = merge
         self.known = known
         self.columns = [EMAIL_COLUMN]
@@ -190,6 +197,8 @@ class _FileRoute(ImportRoute):
 
     def _accept(self, column: str, field: str, value: PropertyValue) -> bool:
         """Check the value against its data field; note fields to create (data fields must exist first)."""
+        if field != "name":
+            self.client.spell(column, field)
         wanted = infer_field_type(value)
         with self._lock:
             stored = self.known[column].type if column in self.known else self._pending.get(column)
@@ -198,8 +207,11 @@ class _FileRoute(ImportRoute):
                     return False  # clearing a field the account does not have changes nothing
                 self._pending[column] = wanted
                 return True
-        if wanted is not None and stored is not FieldType.TEXT and not self.client.same_field_type(stored, wanted):
-            raise InvalidInput(f"the dotmailer data field {column} is {stored.value}, not {wanted.value}", field=field)
+        if wanted is not None and not self.client.same_field_type(stored, wanted):
+            # A text field would take the value as text, and read it back a string: refused instead.
+            raise UnrepresentableValue(
+                f"the dotmailer data field {column} is {stored.value}, not {wanted.value}", field=field
+            )
         return True
 
     def payload(self, batch: Batch) -> bytes:
@@ -239,13 +251,6 @@ class _FileRoute(ImportRoute):
                 f"{self.client.max_file_bytes}-byte dotmailer limit (many columns appeared late in the input)"
             )
         record = self._upload(payload)
-        duplicates: dict[str, list[int]] = {}
-        seen: set[str] = set()
-        for position, email in enumerate(batch.emails):
-            if email in seen:
-                duplicates.setdefault(email, []).append(position)
-            seen.add(email)
-        extra: dict[str, Any] = {"duplicates": duplicates} if duplicates else {}
         return ImportJob(
             provider=self.client.name,
             id=record.id,
@@ -253,8 +258,22 @@ class _FileRoute(ImportRoute):
             provider_status=record.status,
             requested=len(batch),
             started_at=datetime.now(timezone.utc),
-            extra=extra,
         )
+
+    def follow_up(self, part: ImportJob, batch: Batch) -> ImportJob:
+        """What the import alone does not do for this action, done per contact once the import finished.
+
+        ADD_FORCE: resubscribe, with no challenge, the rows the import reported ``Unsubscribed``
+        (their data fields taken from the faults report), adding them to the book. REMOVE and
+        UNSUBSCRIBE: the import updated the contacts in the account; each imported row is then
+        taken off the book, or unsubscribed from it. A row the follow-up could not finish is
+        reported with dotmailer's reason.
+        """
+        if self.subscription is None:
+            return part
+        if self.subscription.action is SubscriptionAction.ADD_FORCE:
+            return self.client.resubscribe_unsubscribed(part, self.subscription.list_id)
+        return self.client.apply_to_imported(part, batch.emails, self.subscription)
 
     def render(self, csv_pieces: list[bytes]) -> list[bytes]:
         """The file to upload, in pieces, from the CSV text of the batch (its header row, then its rows)."""
@@ -365,21 +384,34 @@ class DotmailerProvider(Provider):
     default_base_url = REGIONS["r1"]
     capabilities = Capabilities(
         actions=frozenset(SubscriptionAction),
-        field_types=frozenset({FieldType.TEXT, FieldType.NUMBER, FieldType.BOOLEAN, FieldType.DATETIME}),
+        field_types=frozenset(
+            {
+                FieldType.TEXT,
+                FieldType.INTEGER,
+                FieldType.NUMBER,
+                FieldType.BOOLEAN,
+                FieldType.DATE,
+                FieldType.DATETIME,
+            }
+        ),
         routes={"csv": _ROUTE_LIMITS, "xlsx": _ROUTE_LIMITS},
         file_route_from=None,
         lists_per_import=1,
-        import_actions=frozenset({SubscriptionAction.ADD_NO_FORCE}),
+        dates_at_midnight=True,
+        max_text=MAX_TEXT,
         notes={
-            "addnoforce": "one contact: add to the address book, a suppressed contact stays suppressed; "
-            "bulk: the address-book import",
+            "addnoforce": "One contact: add to the address book, a suppressed contact stays suppressed; "
+            "bulk: the address-book import.",
             "addforce": "One contact: add, and resubscribe with no challenge if dotmailer reports it suppressed. "
-            "A dotmailer import never resubscribes: import with addnoforce, then call "
-            "manage_subscriptions(email, [ListSubscription(list_id, 'addforce')]) for the rows reported Unsubscribed.",
+            "Bulk: the address-book import, then the client resubscribes (no challenge) each row the import "
+            "reported Unsubscribed, with its data fields.",
             "remove": "One contact: delete from the address book by contact id. "
-            "A dotmailer import only adds to an address book: use manage_subscriptions per contact.",
+            "Bulk: an import into the account, then each imported row is taken off the address book.",
             "unsub": "One contact: the address-book unsubscribe. "
-            "A dotmailer import only adds to an address book: use manage_subscriptions per contact.",
+            "Bulk: an import into the account, then each imported row is unsubscribed from the address book.",
+            "date": "Stored in Date data fields at 00:00:00 UTC and read back as dates.",
+            "names": "Data field names are upper-case at dotmailer; a client reads them back as the application "
+            "spelled them to it (in ensure_fields or an import).",
         },
     )
 
@@ -415,6 +447,8 @@ class DotmailerProvider(Provider):
             base_url = discovery_url.rstrip("/")[: -len(suffix)]
             self._discovery = discovery_url
         self.max_file_bytes = whole_number(self.name, "max_file_bytes", max_file_bytes, 1024, MAX_FILE_BYTES)
+        self._spellings: dict[str, str] = {}
+        """Upper-case data field name -> the property name as the application spelled it to this client."""
         super().__init__(base_url=base_url, auth=BasicAuth(username, password), secrets=[username, password], **options)
 
     # -- the endpoint --------------------------------------------------------------------
@@ -478,12 +512,14 @@ class DotmailerProvider(Provider):
     def import_route(
         self, subscriptions: tuple[ListSubscription, ...], route: str, extra: Mapping[str, Any] | None
     ) -> ImportRoute:
-        book = self._book_id(subscriptions[0].list_id) if subscriptions else None
+        subscription = subscriptions[0] if subscriptions else None
+        if subscription is not None:
+            self._book_id(subscription.list_id)
         merge = self._merge_option(extra)
         known = {f.name.upper(): f for f in self.fields()}
         limits = BatchLimits(max_items=FILE_CONTACTS, max_bytes=int(self.max_file_bytes * _FILL))
         route_class = XlsxRoute if route == "xlsx" else CsvRoute
-        return route_class(self, limits, book, merge, known)
+        return route_class(self, limits, subscription, merge, known)
 
     @staticmethod
     def _merge_option(extra: Mapping[str, Any] | None) -> str:
@@ -502,8 +538,20 @@ class DotmailerProvider(Provider):
         return structure(self.api().json("GET", f"/v2/contacts/import/{path_segment(job_id)}"), wire.ContactImport)
 
     def fetch_status(self, job_id: str) -> ImportJob:
-        record = self.raw_status(job_id)
+        """The import's status; ``Unknown`` is how dotmailer answers an id it does not know (NotFound).
+
+        reference/dotmailer.md §2: "Unknown: ... may mean an invalid import ID"; whether REST
+        answers that or ``ERROR_IMPORT_NOT_FOUND`` is UNCONFIRMED, so both raise NotFound.
+        """
+        try:
+            record = self.raw_status(job_id)
+        except ProviderError as exc:
+            if exc.code != "ERROR_IMPORT_NOT_FOUND":
+                raise
+            raise NotFound(exc.message, provider=self.name, status=exc.status, code=exc.code) from None
         raw = record.status
+        if raw == "Unknown":
+            raise NotFound(f"dotmailer knows no import {job_id!r} (status Unknown)", provider=self.name)
         if raw != "Finished":
             return ImportJob(self.name, job_id, _STATUSES.get(raw, ImportStatus.UNKNOWN), raw)
         try:
@@ -530,29 +578,87 @@ class DotmailerProvider(Provider):
         path = f"/v2/contacts/import/{path_segment(job_id)}/report"
         return structure(self.api().json("GET", path), wire.ImportReport)
 
-    def part_errors(self, part: ImportJob) -> Iterator[ReportedError]:
-        """The rows of report-faults; ``Duplicate`` faults go to the repeated rows, in order."""
-        if not part.id or (part.status is ImportStatus.COMPLETED and not part.errored):
-            return  # nothing was sent (every row was rejected locally), or nothing went wrong
-        api = self.api()
-        response = api.request("GET", f"/v2/contacts/import/{path_segment(part.id)}/report-faults")
+    def faults(self, job_id: str) -> list[wire.ImportFault]:
+        """The rows of ``GET /v2/contacts/import/{id}/report-faults``."""
+        response = self.api().request("GET", f"/v2/contacts/import/{path_segment(job_id)}/report-faults")
         if response.content.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"{"):
             message, code = self.parse_error(response)  # reference/dotmailer.md §3: JSON here is an error
             raise ProviderError(message, provider=self.name, status=response.status_code, code=code)
-        duplicates = {email: list(at) for email, at in dict(part.extra.get("duplicates") or {}).items()}
-        for fault in parse_faults(response.content):
-            code = reason_code(fault.reason)
+        return parse_faults(response.content)
+
+    def part_errors(self, part: ImportJob) -> Iterator[ReportedError]:
+        """The rows of report-faults (but those a follow-up resubscribed), and the rows a follow-up could not finish."""
+        if part.id and part.errored:  # with nothing reported, there is no faults report to read
+            resubscribed = set(part.extra.get("resubscribed") or ())
+            for fault in self.faults(part.id):
+                email = fault.email
+                if email is not None and email.strip().lower() in resubscribed:
+                    continue
+                code = reason_code(fault.reason)
+                yield ReportedError(
+                    email,
+                    f"dotmailer did not import the row: {fault.reason}",
+                    field="email" if code == "InvalidEmail" else None,
+                    code=code,
+                )
+        for email, message in dict(part.extra.get("unfinished") or {}).items():
+            yield ReportedError(email, message, code="FollowUp")
+
+    # -- the follow-ups of bulk actions (see _FileRoute.follow_up) -----------------------------
+
+    def resubscribe_unsubscribed(self, part: ImportJob, list_id: str) -> ImportJob:
+        """ADD_FORCE's follow-up: resubscribe and add, with their data, the rows the import reported Unsubscribed."""
+        if not part.errored:
+            return part
+        done = []
+        for fault in self.faults(part.id):
             email = fault.email
-            position = None
-            if code == "Duplicate" and email is not None and duplicates.get(email.strip().lower()):
-                position = duplicates[email.strip().lower()].pop(0)
-            yield ReportedError(
-                email,
-                f"dotmailer did not import the row: {fault.reason}",
-                field="email" if code == "InvalidEmail" else None,
-                code=code,
-                position=position,
-            )
+            if email is None or reason_code(fault.reason) != "Unsubscribed":
+                continue
+            pairs = [wire.DataFieldValue(name.upper(), value) for name, value in fault.cells if name != EMAIL_COLUMN]
+            try:
+                self._add(email.strip().lower(), self._book_id(list_id), force=True, data=tuple(pairs))
+            except ProviderError:
+                continue  # it stays reported with the import's reason (dotmailer cannot resubscribe it)
+            done.append(email.strip().lower())
+        if not done:
+            return part
+        errored = part.errored - len(done)
+        extra: dict[str, Any] = {**part.extra, "resubscribed": tuple(done)}
+        return attrs.evolve(
+            part,
+            status=part.status if errored else ImportStatus.COMPLETED,
+            updated=None if part.updated is None else part.updated + len(done),
+            accepted=part.accepted + len(done),
+            errored=errored,
+            extra=extra,
+        )
+
+    def apply_to_imported(self, part: ImportJob, emails: list[str], subscription: ListSubscription) -> ImportJob:
+        """REMOVE and UNSUBSCRIBE follow-ups: each row the import took is taken off, or unsubscribed from, the book."""
+        failed = {f.email.strip().lower() for f in self.faults(part.id) if f.email} if part.errored else set()
+        unfinished: dict[str, str] = {}
+        for email in emails:
+            if email in failed:
+                continue
+            try:
+                self.apply_subscriptions(email, (subscription,))
+            except ProviderError as exc:
+                unfinished[email] = (
+                    f"imported, but dotmailer did not apply {subscription.action.value!r}: {exc.message}"
+                )
+        if not unfinished:
+            return part
+        extra: dict[str, Any] = {**part.extra, "unfinished": unfinished}
+        return attrs.evolve(
+            part,
+            created=None,
+            updated=None,
+            accepted=part.accepted - len(unfinished),
+            errored=part.errored + len(unfinished),
+            status=ImportStatus.COMPLETED_WITH_ERRORS,
+            extra=extra,
+        )
 
     # -- lists, fields, contacts -----------------------------------------------------------
 
@@ -569,6 +675,10 @@ class DotmailerProvider(Provider):
         for book in self._pages("/v2/address-books", wire.AddressBook):
             yield ContactList(str(book.id), book.name)
 
+    def check_list(self, list_id: str) -> None:
+        """``GET /v2/address-books/{id}``: 404 ``ERROR_ADDRESSBOOK_NOT_FOUND`` raises NotFound."""
+        self.api().json("GET", f"/v2/address-books/{self._book_id(list_id)}")
+
     def create_list(self, name: str) -> str:
         if not name or len(name) > 128:
             raise InvalidInput("dotmailer address book names are 1 to 128 characters", field="name")
@@ -577,13 +687,35 @@ class DotmailerProvider(Provider):
         return str(structure(self.api().json("POST", "/v2/address-books", json=body), wire.AddressBook).id)
 
     def fields(self) -> list[FieldDefinition]:
+        """The data fields, built-in ones (FIRSTNAME, ...) included, named as the application spells them."""
         found = self.api().json("GET", "/v2/data-fields") or []
         return [
-            FieldDefinition(f.name, field_type_from_wire(f.type)) for f in (structure(i, wire.DataField) for i in found)
+            FieldDefinition(self._spellings.get(f.name.upper(), f.name), field_type_from_wire(f.type))
+            for f in (structure(i, wire.DataField) for i in found)
         ]
 
-    def create_field(self, definition: FieldDefinition) -> FieldDefinition:
-        return self.create_data_field(wire_field_name(definition.name), definition.type)
+    def check_property_name(self, name: str) -> None:
+        """Data field names are 1 to 20 of ``[a-zA-Z0-9_-]``; FULLNAME and EMAIL are the name and the address."""
+        wire_field_name(name)
+
+    def spell(self, column: str, name: str) -> None:
+        """Remember how the application spells the data field ``column`` (the first spelling this client meets).
+
+        dotmailer stores names upper-case and ignores case, so another spelling of a field this
+        client knows would read back spelled the first way: it raises UnrepresentableValue.
+        """
+        known = self._spellings.setdefault(column, name)
+        if known != name and known.upper() != known:
+            raise UnrepresentableValue(
+                f"dotmailer field names ignore case; this client spells it {known!r}", field=name
+            )
+        if known != name:
+            self._spellings[column] = name  # the stored upper-case name was all it knew: the application's wins
+
+    def define_field(self, definition: FieldDefinition) -> FieldDefinition:
+        column = wire_field_name(definition.name)
+        self.spell(column, definition.name)
+        return self.create_data_field(column, definition.type)
 
     def create_data_field(self, name: str, kind: FieldType) -> FieldDefinition:
         """``POST /v2/data-fields``; a field that already exists is read back instead."""
@@ -594,7 +726,9 @@ class DotmailerProvider(Provider):
             if exc.code != "ERROR_NON_UNIQUE_DATAFIELD":
                 raise
             return next(f for f in self.fields() if f.name.upper() == name.upper())
-        return FieldDefinition(created.name, field_type_from_wire(created.type))
+        return FieldDefinition(
+            self._spellings.get(created.name.upper(), created.name), field_type_from_wire(created.type)
+        )
 
     def same_field_type(self, stored: FieldType, wanted: FieldType) -> bool:
         """dotmailer's Numeric holds integers too, and its Date holds dates and date-times."""
@@ -643,10 +777,10 @@ class DotmailerProvider(Provider):
                 body = {"email": email}
                 self.api().json("POST", f"/v2/address-books/{book}/contacts/unsubscribe", json=body, safe=True)
 
-    def _add(self, email: str, book: str, *, force: bool) -> None:
-        """Add to a book (``book``: its id as a path segment); a suppressed contact is left (addnoforce) or
-        resubscribed with no challenge (addforce)."""
-        body = unstructure(wire.ApiContact(email=email))
+    def _add(self, email: str, book: str, *, force: bool, data: tuple[wire.DataFieldValue, ...] = ()) -> None:
+        """Add to a book (``book``: its id as a path segment; with ``data``); a suppressed contact is left
+        (addnoforce) or resubscribed with no challenge (addforce)."""
+        body = unstructure(wire.ApiContact(email=email, data_fields=data or None))
         for _ in range(3):
             try:
                 self.api().json("POST", f"/v2/address-books/{book}/contacts", json=body, safe=True)
@@ -668,8 +802,8 @@ class DotmailerProvider(Provider):
                     raise ProviderError(message, provider=self.name, code=result.status) from None
         raise ProviderError(f"dotmailer still reports {email} suppressed after resubscribing", provider=self.name)
 
-    @staticmethod
-    def _book_id(list_id: str) -> str:
-        if not list_id.isdigit():
-            raise InvalidInput(f"dotmailer address book ids are numbers, got {list_id!r}", field="list_id")
+    def _book_id(self, list_id: str) -> str:
+        """An address book id: a number; any other id names no book (NotFound)."""
+        if not (list_id.isascii() and list_id.isdigit()):
+            raise NotFound(f"dotmailer has no address book {list_id!r}: its ids are numbers", provider=self.name)
         return list_id

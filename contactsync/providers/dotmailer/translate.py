@@ -24,7 +24,7 @@ from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, overrid
 from contactsync.errors import UnrepresentableValue
 from contactsync.model import Contact, FieldDefinition, FieldType, PropertyValue, field_type_of
 from contactsync.providers.dotmailer import wire
-from contactsync.timestamps import to_utc, usual_utc_text
+from contactsync.timestamps import as_date_if_midnight, property_instant, usual_utc_text
 
 __all__ = [
     "NAME_FIELD",
@@ -227,13 +227,7 @@ def wire_field_name(name: str) -> str:
 
 
 def _format_datetime(value: datetime, field: str) -> str:
-    value = to_utc(value, field)
-    if value.microsecond:
-        raise UnrepresentableValue(
-            "dotmailer stores date-times to the second; drop the microseconds (value.replace(microsecond=0))",
-            field=field,
-        )
-    return value.replace(tzinfo=None).isoformat(timespec="seconds")
+    return property_instant(value, field, "dotmailer").replace(tzinfo=None).isoformat(timespec="seconds")
 
 
 def _json_value(value: PropertyValue, field: str) -> Any:
@@ -249,11 +243,16 @@ def _json_value(value: PropertyValue, field: str) -> Any:
 
 
 def format_value(value: PropertyValue, field: str) -> str:
-    """One import-file cell: ISO 8601 UTC date-times, ``True``/``False``, numbers without exponents."""
+    """One import-file cell: ISO 8601 UTC date-times, ``True``/``False``, numbers without exponents.
+
+    A float keeps a decimal point (``1e16`` is ``10000000000000000.0``), so that it is read as the
+    float it is, not as an integer of other digits.
+    """
     if isinstance(value, bool):
         return "True" if value else "False"
     if isinstance(value, float):
-        return format(Decimal(repr(value)), "f")
+        text = format(Decimal(repr(value)), "f")
+        return text if "." in text else f"{text}.0"
     if value is None:
         return ""
     return str(_json_value(value, field))
@@ -344,10 +343,8 @@ def parse_value(value: Any, kind: FieldType | None) -> PropertyValue:
             return _parse_number(value, kind is FieldType.INTEGER)
         if kind is FieldType.BOOLEAN:
             return _parse_bool(value)
-        if kind is FieldType.DATETIME:
-            return _parse_datetime(value)
-        if kind is FieldType.DATE:
-            return _parse_datetime(value).date()
+        if kind in (FieldType.DATETIME, FieldType.DATE):
+            return as_date_if_midnight(_parse_datetime(value))  # a date is held as its midnight UTC
     except ValueError:
         return str(value)
     if isinstance(value, str | int | float | bool):

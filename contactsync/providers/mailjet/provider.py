@@ -42,8 +42,9 @@ class MailjetProvider(Provider):
     capabilities = Capabilities(
         actions=frozenset(SubscriptionAction),
         field_types=frozenset(
-            {FieldType.TEXT, FieldType.INTEGER, FieldType.NUMBER, FieldType.BOOLEAN, FieldType.DATETIME}
+            {FieldType.TEXT, FieldType.INTEGER, FieldType.NUMBER, FieldType.BOOLEAN, FieldType.DATE, FieldType.DATETIME}
         ),
+        dates_at_midnight=True,
         routes={
             # reference §1: no documented maximum; <= 5000 contacts a request is the safe reading. 4 MiB keeps
             # a request well under what failed in practice (node issue #292).
@@ -57,8 +58,8 @@ class MailjetProvider(Provider):
             "addnoforce": "Mailjet's own addnoforce: adds; an unsubscribed contact stays unsubscribed.",
             "remove": "Mailjet's own remove: the membership is deleted.",
             "unsub": "Mailjet's own unsub: the contact stays on the list, marked unsubscribed.",
-            "csv": "Only for exactly one list; no names and no clearing of properties.",
-            "date": "Stored in datetime properties at 00:00 UTC; read back as datetimes.",
+            "csv": "Only for exactly one list; a row with a name, an empty text or a property to clear goes by JSON.",
+            "date": "Stored in datetime properties at 00:00:00 UTC and read back as dates.",
         },
     )
 
@@ -148,7 +149,8 @@ class MailjetProvider(Provider):
             # An ErrorFile means errors even when its entries cannot be read (reference §2: format UNCONFIRMED).
             status=translate.status_of(job.status, max(errors, 1) if job.error_file else 0),
             provider_status=job.status,
-            created=max(job.count - errors, 0) if job.status == "Completed" else 0,
+            # Mailjet does not tell created from updated: created and updated stay None (not reported).
+            accepted=max(job.count - errors, 0) if job.status == "Completed" else 0,
             errored=errors,
             started_at=job.job_start,
             finished_at=job.job_end,
@@ -156,14 +158,14 @@ class MailjetProvider(Provider):
         )
 
     def csvimport_job(self, record: wire.MjCsvImport, import_id: str | None = None) -> ImportJob:
-        """A csvimport record as a part; Mailjet does not tell created from updated, so ``created`` has both."""
+        """A csvimport record as a part; Mailjet does not tell created from updated, so only ``accepted`` is set."""
         done = record.status == "Completed"
         return ImportJob(
             provider=self.name,
             id=f"csvimport:{import_id or record.id}",
             status=translate.status_of(record.status, record.errcount),
             provider_status=record.status,
-            created=max(record.current - record.errcount, 0) if done else 0,
+            accepted=max(record.current - record.errcount, 0) if done else 0,
             errored=record.errcount,
             started_at=record.job_start,
             finished_at=record.job_end,
@@ -203,6 +205,10 @@ class MailjetProvider(Provider):
             if not record.is_deleted:
                 yield translate.list_from_wire(record)
 
+    def check_list(self, list_id: str) -> None:
+        """``GET /v3/REST/contactslist/{id}`` (an id or a list address; reference §1b): 404 raises NotFound."""
+        self.transport.json("GET", f"/v3/REST/contactslist/{path_segment(list_id)}")
+
     def create_list(self, name: str) -> str:
         answer = self.transport.json("POST", "/v3/REST/contactslist", json={"Name": name})
         record = translate.structure(translate.structure(answer, wire.Envelope).data[0], wire.MjContactsList)
@@ -219,7 +225,7 @@ class MailjetProvider(Provider):
         """The static contact properties (the only ones managemanycontacts may set; reference §1)."""
         return [translate.field_from_wire(m) for m in self._metadata() if m.namespace == "static"]
 
-    def create_field(self, definition: FieldDefinition) -> FieldDefinition:
+    def define_field(self, definition: FieldDefinition) -> FieldDefinition:
         record = translate.field_to_wire(definition)
         body = {k: v for k, v in translate.unstructure(record).items() if v is not None}
         answer = self.transport.json("POST", "/v3/REST/contactmetadata", json=body)

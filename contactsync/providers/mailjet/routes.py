@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from contactsync import jsonplan
 from contactsync.batching import Batch, BatchLimits
-from contactsync.errors import UnrepresentableValue, UnsupportedAction
+from contactsync.errors import RouteCannotCarry, UnrepresentableValue, UnsupportedAction
 from contactsync.http import path_segment
 from contactsync.model import Contact, FieldDefinition, ImportJob, ImportStatus, ListSubscription
 from contactsync.provider import ImportRoute, merge_extra
@@ -48,15 +48,20 @@ class PropertyTypes:
         self._lock = threading.Lock()
 
     def datatype(self, name: str) -> str | None:
-        """The datatype of a property as a contact spells its name, when the account has it or will."""
+        """The datatype of a property spelled as the account spells it, when the account has it or will."""
         settled = self._settled.get(name)
         if settled is not None:
             return settled
         stored = self._by_lower.get(name.lower())
-        return None if stored is None else self.types[stored]
+        return None if stored != name else self.types[stored]
 
     def resolve(self, contact: Contact) -> tuple[Mapping[str, str], dict[str, str]]:
-        """(datatype of each property the contact sets, new definitions it needs)."""
+        """(datatype of each property the contact sets, new definitions it needs).
+
+        Mailjet matches property names without regard to case and keeps the first spelling
+        (reference §5: names are unique), so another spelling would read back as that one:
+        it raises UnrepresentableValue naming the property.
+        """
         settled = self._settled
         new: dict[str, str] = {}
         for name, value in contact.properties.items():
@@ -64,6 +69,8 @@ class PropertyTypes:
                 continue
             stored = self._by_lower.get(name.lower())
             if stored is not None:
+                if stored != name:
+                    raise UnrepresentableValue(f"the Mailjet account spells this property {stored!r}", field=name)
                 settled[name] = self.types[stored]
                 continue
             inferred = translate.infer_datatype(value)
@@ -171,9 +178,9 @@ class JsonRoute(ImportRoute):
 class CsvRoute(ImportRoute):
     """CSVData upload then csvimport, for exactly one list (reference §4).
 
-    A contact's Name cannot travel in the CSV, nor can a property be cleared, so those
-    contacts are rejected with a message pointing at the JSON route. Repeated emails in
-    one request are merged in order (later values win), since Mailjet rejects duplicates.
+    A contact's Name cannot travel in the CSV, nor can a property be cleared or set to an
+    empty text: those contacts raise :class:`~contactsync.errors.RouteCannotCarry`, and the
+    import sends them by the JSON route. An import never repeats an address, so neither does a file.
     """
 
     name = "csv"
@@ -199,9 +206,9 @@ class CsvRoute(ImportRoute):
 
     def encode(self, contact: Contact) -> bytes:
         if contact.name is not None:
-            raise UnrepresentableValue("the Mailjet CSV route cannot set a name; use route='json'", field="name")
+            raise RouteCannotCarry("the Mailjet CSV route cannot set a name", field="name")
         types, new = self.types.resolve(contact)
-        # A property no type could be inferred for is one being cleared, which csv_cell refuses.
+        # csv_cell refuses a property to clear or an empty text (RouteCannotCarry): such rows go by JSON.
         cells = {
             name: translate.csv_cell(name, value, types.get(name, "str")) for name, value in contact.properties.items()
         }
@@ -211,17 +218,14 @@ class CsvRoute(ImportRoute):
 
     def csv_text(self, batch: Batch) -> tuple[str, list[str]]:
         """The CSV for a batch and its column names; no header row when a datetime column needs ImportOptions."""
-        merged: dict[str, dict[str, str]] = {}
-        for item in batch.items:
-            email, cells = json.loads(item)
-            merged.setdefault(email, {}).update(cells)
-        columns = sorted({name for cells in merged.values() for name in cells})
+        rows = [json.loads(item) for item in batch.items]
+        columns = sorted({name for _, cells in rows for name in cells})
         names = ["email", *columns]
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
         if not self._has_datetime(columns):
             writer.writerow(names)
-        for email, cells in merged.items():
+        for email, cells in rows:
             writer.writerow([email, *(cells.get(c, "") for c in columns)])
         return out.getvalue(), names
 

@@ -18,7 +18,7 @@ import attrs
 from cattrs import Converter
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
-from contactsync.errors import UnrepresentableValue
+from contactsync.errors import RouteCannotCarry, UnrepresentableValue
 from contactsync.jsonplan import AS_IS, WHEN_AS_UTC, Conversion
 from contactsync.model import (
     Contact,
@@ -33,7 +33,7 @@ from contactsync.model import (
 )
 from contactsync.providers.mailjet import wire
 from contactsync.providers.mailjet.wire import MjId
-from contactsync.timestamps import to_utc
+from contactsync.timestamps import as_date_if_midnight, property_instant
 
 __all__ = [
     "CONVERTER",
@@ -283,13 +283,10 @@ def infer_datatype(value: PropertyValue) -> str | None:
 
 
 def _utc(name: str, value: datetime | date) -> datetime:
+    """A date as its midnight UTC; a datetime as its instant (see :func:`~contactsync.timestamps.property_instant`)."""
     if not isinstance(value, datetime):
         return datetime.combine(value, time(0), tzinfo=timezone.utc)
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise UnrepresentableValue("Mailjet stores datetimes as instants; give a timezone-aware datetime", field=name)
-    if value.microsecond:
-        raise UnrepresentableValue("Mailjet datetimes have whole seconds; this one has a fraction", field=name)
-    return to_utc(value, name)
+    return property_instant(value, name, "Mailjet")
 
 
 def _wrong(name: str, value: PropertyValue, datatype: str) -> UnrepresentableValue:
@@ -365,16 +362,17 @@ def decode_property(value: Any, datatype: str) -> PropertyValue:
     if datatype == "bool":
         return _lenient_bool(value)
     if datatype == "datetime":
-        return parse_timestamp(value)
+        moment = parse_timestamp(value)
+        return None if moment is None else as_date_if_midnight(moment)  # a date is held as its midnight UTC
     return value if isinstance(value, str | int | float | bool) else json.dumps(value)
 
 
 def csv_cell(name: str, value: PropertyValue, datatype: str) -> str:
-    """One CSV cell for the csvimport route; raise for what an empty-is-unchanged cell cannot say."""
-    if value is None:
-        raise UnrepresentableValue("the CSV route cannot clear a property; use route='json'", field=name)
+    """One CSV cell for the csvimport route; RouteCannotCarry for what an empty-is-unchanged cell cannot say."""
+    if value is None:  # reference §4: an empty cell leaves the stored value as it was
+        raise RouteCannotCarry("the Mailjet CSV route cannot clear a property", field=name)
     if value == "":
-        raise UnrepresentableValue("the CSV route cannot tell an empty string from no value", field=name)
+        raise RouteCannotCarry("the Mailjet CSV route cannot tell an empty text from no value", field=name)
     encoded = encode_property(name, value, datatype)
     if datatype == "bool":
         return "true" if encoded else "false"

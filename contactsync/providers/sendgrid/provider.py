@@ -8,7 +8,6 @@ import io
 import itertools
 import json
 import os
-import re
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
@@ -17,7 +16,13 @@ from typing_extensions import Unpack
 from contactsync import jsonplan
 from contactsync.batching import Batch, BatchLimits
 from contactsync.csvio import csv_row
-from contactsync.errors import ConfigurationError, ProviderError, UnrepresentableValue, UnsupportedAction
+from contactsync.errors import (
+    ConfigurationError,
+    ProviderError,
+    RouteCannotCarry,
+    UnrepresentableValue,
+    UnsupportedAction,
+)
 from contactsync.http import BearerAuth, path_segment
 from contactsync.model import (
     Contact,
@@ -34,6 +39,7 @@ from contactsync.provider import Capabilities, ImportRoute, Provider, ProviderOp
 from contactsync.providers.sendgrid.errorsfile import parse_errors_file
 from contactsync.providers.sendgrid.membership import Memberships
 from contactsync.providers.sendgrid.translate import (
+    MAX_TEXT_BYTES,
     Booleans,
     FieldBook,
     Formatter,
@@ -41,6 +47,7 @@ from contactsync.providers.sendgrid.translate import (
     contact_from_wire,
     contact_json,
     converter,
+    custom_value,
     field_type_from_wire,
     field_type_to_wire,
     infer_field_type,
@@ -48,6 +55,7 @@ from contactsync.providers.sendgrid.translate import (
     job_from_wire,
     json_conversion,
     json_record,
+    property_name_problem,
     split_name,
     wire_fields,
 )
@@ -63,6 +71,7 @@ from contactsync.providers.sendgrid.wire import (
     ListPage,
     ListRecord,
     UpsertResponse,
+    WireFieldType,
 )
 from contactsync.settings import check_credentials, flag, whole_number
 
@@ -77,9 +86,6 @@ on the first file sooner (the overhead leaves room for the header)."""
 
 _MAX_PLANS = 1024
 """Distinct sets of property names a route keeps a plan for (inputs have a handful)."""
-
-_FIELD_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,99}")
-"""reference/sendgrid.md §4: custom field names are letters, digits and _, starting with a letter or _."""
 
 _BASE_ACTIONS = frozenset({SubscriptionAction.ADD_FORCE, SubscriptionAction.ADD_NO_FORCE, SubscriptionAction.REMOVE})
 _NOTES = {
@@ -98,12 +104,21 @@ _NOTES = {
 
 
 def _capabilities(unsubscribe: bool) -> Capabilities:
+    """The capabilities of a client configured with (or without) unsubscribe groups or global unsubscribes.
+
+    No boolean type either way: a ``booleans`` policy is a mapping the user configured, and the
+    values read back as the text or number they were stored as.
+    """
     actions = _BASE_ACTIONS | {SubscriptionAction.UNSUBSCRIBE} if unsubscribe else _BASE_ACTIONS
     return Capabilities(
         actions=frozenset(actions),
-        field_types=frozenset({FieldType.TEXT, FieldType.NUMBER, FieldType.DATE}),
+        field_types=frozenset(
+            {FieldType.TEXT, FieldType.INTEGER, FieldType.NUMBER, FieldType.DATE, FieldType.DATETIME}
+        ),
         routes={"json": JSON_LIMITS, "csv": CSV_LIMITS},
         file_route_from=JSON_LIMITS.max_items + 1,
+        dates_at_midnight=True,
+        max_text=MAX_TEXT_BYTES // 4,  # reference §4: 32,766 bytes; four bytes a character at worst
         notes=_NOTES,
     )
 
@@ -127,7 +142,10 @@ class _SendGridRoute(ImportRoute):
         self.list_ids = Memberships.list_ids(subscriptions) or None
 
     def create_fields(self, contact: Contact) -> bool:
-        """Create any custom field the contact brings that the account lacks (typed from its value); True if any."""
+        """Create any custom field the contact brings that the account lacks (typed from its value); True if any.
+
+        Another import may create the same field at the same moment: the stored one is then used.
+        """
         created = False
         for name, value in contact.properties.items():
             if self.book.custom_exact(name) is not None or is_reserved_name(name) or self.book.custom(name) is not None:
@@ -136,7 +154,8 @@ class _SendGridRoute(ImportRoute):
             if kind is None:
                 continue
             self.provider.check_property_name(name)
-            self.book.add(self.provider.create_field_record(CreateField(name, kind)))
+            custom_value(FieldRecord("", name, kind), name, value, self.provider.booleans)  # refused: no field made
+            self.book.add(self.provider.custom_field(name, kind))
             created = True
         return created
 
@@ -231,9 +250,8 @@ class CsvRoute(_SendGridRoute):
             return at
         record = self.book.by_id.get(key) or self.book.reserved.get(key)
         if record is None:
-            raise UnrepresentableValue(
-                "the account lists no field id for this field, so the CSV route cannot map it; use route='json'",
-                field=key,
+            raise RouteCannotCarry(
+                "the account lists no field id for this field: the CSV route cannot map it", field=key
             )
         self.fields.append((record.id, record.name))
         at = self.columns[key] = len(self.fields) - 1
@@ -274,8 +292,8 @@ class CsvRoute(_SendGridRoute):
         cells: dict[int, str] = {}
         for key, value in itertools.chain(reserved.items(), custom.items()):
             if value == "" and not (key == "last_name" and contact.name):
-                # reference/sendgrid.md §1: what an empty CSV cell does is undocumented; refuse to guess it clears
-                raise UnrepresentableValue("the CSV route cannot clear a field; use route='json'", field=key)
+                # reference/sendgrid.md §1: what an empty CSV cell does is undocumented; the JSON route clears
+                raise RouteCannotCarry("the SendGrid CSV route cannot clear a field", field=key)
             cells[self._column(key)] = value if type(value) is str else _cell(value)
         return [cells.get(i, "") for i in range(len(self.fields))]
 
@@ -406,13 +424,6 @@ class SendGridProvider(Provider):
 
     # -- hooks ----------------------------------------------------------------------------
 
-    def check_property_name(self, name: str) -> None:
-        """reference/sendgrid.md §4: letters, digits and ``_``, not starting with a digit, at most 100 of them."""
-        if not _FIELD_NAME.fullmatch(name):
-            raise UnrepresentableValue(
-                "SendGrid field names are letters, digits and _, not starting with a digit (at most 100)", field=name
-            )
-
     @staticmethod
     def parse_error(response: Any) -> tuple[str, str | None]:
         """``{"errors": [{"field", "message", ...}]}``: messages joined, the first field as the code."""
@@ -449,6 +460,10 @@ class SendGridProvider(Provider):
             yield from (ContactList(r.id, r.name) for r in page.result)
             url = page.metadata.next if page.result else None
 
+    def check_list(self, list_id: str) -> None:
+        """``GET /v3/marketing/lists/{id}``: 404 raises NotFound."""
+        self.transport.json("GET", f"/v3/marketing/lists/{path_segment(list_id)}")
+
     def create_list(self, name: str) -> str:
         data = self.transport.json("POST", "/v3/marketing/lists", json=converter.unstructure(CreateList(name)))
         return converter.structure(data, ListRecord).id
@@ -459,14 +474,37 @@ class SendGridProvider(Provider):
         return FieldBook.from_wire(converter.structure(data, FieldDefinitions))
 
     def fields(self) -> list[FieldDefinition]:
-        return [FieldDefinition(r.name, field_type_from_wire(r.field_type)) for r in self.field_book().by_id.values()]
+        """The custom fields and SendGrid's reserved ones (first_name, city, ...; reference §4)."""
+        book = self.field_book()
+        records = [*book.reserved.values(), *book.by_id.values()]
+        return [FieldDefinition(r.name, field_type_from_wire(r.field_type)) for r in records]
+
+    def check_property_name(self, name: str) -> None:
+        """Reserved names only as SendGrid spells them, and never the address, name or read-only fields."""
+        problem = property_name_problem(name)
+        if problem is not None:
+            raise UnrepresentableValue(problem, field=name)
 
     def create_field_record(self, request: CreateField) -> FieldRecord:
         """``POST /v3/marketing/field_definitions``; the stored record (with its id)."""
         data = self.transport.json("POST", "/v3/marketing/field_definitions", json=converter.unstructure(request))
         return converter.structure(data, FieldRecord)
 
-    def create_field(self, definition: FieldDefinition) -> FieldDefinition:
+    def custom_field(self, name: str, kind: WireFieldType) -> FieldRecord:
+        """The custom field ``name``: created, or read back when it exists already (with a type that fits)."""
+        try:
+            return self.create_field_record(CreateField(name, kind))
+        except ProviderError:
+            stored = self.field_book().custom(name)
+            if stored is None:
+                raise
+        if stored.field_type is not kind:
+            raise UnrepresentableValue(
+                f"SendGrid already has this field as {stored.field_type.value}, not {kind.value}", field=name
+            )
+        return stored
+
+    def define_field(self, definition: FieldDefinition) -> FieldDefinition:
         kind = field_type_to_wire(definition.type, self.booleans, definition.name)
         record = self.create_field_record(CreateField(definition.name, kind))
         return FieldDefinition(record.name, field_type_from_wire(record.field_type))

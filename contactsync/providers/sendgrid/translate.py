@@ -34,9 +34,10 @@ from contactsync.providers.sendgrid.wire import (
     PageMetadata,
     WireFieldType,
 )
-from contactsync.timestamps import to_utc, usual_utc_text
+from contactsync.timestamps import as_date_if_midnight, property_instant, to_utc, usual_utc_text
 
 __all__ = [
+    "MAX_TEXT_BYTES",
     "Booleans",
     "FieldBook",
     "converter",
@@ -44,6 +45,7 @@ __all__ = [
     "contact_json",
     "contact_to_wire",
     "cell_formatter",
+    "custom_value",
     "split_name",
     "field_type_from_wire",
     "field_type_to_wire",
@@ -53,6 +55,7 @@ __all__ = [
     "json_record",
     "job_from_wire",
     "parse_timestamp",
+    "property_name_problem",
     "status_of",
     "wire_fields",
 ]
@@ -61,6 +64,8 @@ Booleans = Literal["text", "number"] | None
 """How booleans are stored, since SendGrid has no boolean type: refused (None), "true"/"false", or 1/0."""
 
 PROVIDER = "sendgrid"
+MAX_TEXT_BYTES = 32_766
+"""The longest custom Text value, in UTF-8 bytes (reference/sendgrid.md §4, DOCS custom-fields.md)."""
 MAX_EXACT_INT = 2**53
 """Number fields are JSON numbers; larger integers would not come back exactly."""
 
@@ -93,6 +98,9 @@ READ_ONLY_FIELDS = frozenset(
 """Reserved fields SendGrid computes itself (reference/sendgrid.md §4, read_only)."""
 
 _NAME_FIELDS = ("first_name", "last_name")
+_IDENTITY_FIELDS = ("email", "alternate_emails")
+_FIELD_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,99}")
+"""reference/sendgrid.md §4: custom field names are letters, digits and _, starting with a letter or _."""
 _RESERVED_TEXT = frozenset(RESERVED_TEXT_FIELDS)
 _REQUEST_ORDER = ("email", *_NAME_FIELDS, *RESERVED_TEXT_FIELDS)
 """The reserved fields in ContactRequest's order, which the wire follows."""
@@ -127,10 +135,7 @@ def format_date(value: date, field: str) -> str:
 
 
 def _read_date(raw: Any) -> date:
-    moment = parse_timestamp(str(raw)).astimezone(timezone.utc)
-    if (moment.hour, moment.minute, moment.second, moment.microsecond) == (0, 0, 0, 0):
-        return moment.date()
-    return moment
+    return as_date_if_midnight(parse_timestamp(str(raw)))  # a date is held as its midnight UTC
 
 
 # -- the converter -------------------------------------------------------------------------
@@ -310,27 +315,41 @@ class FieldBook:
         return self.by_name.get(name.lower())
 
     def custom_exact(self, name: str) -> FieldRecord | None:
-        """:meth:`custom` for a name spelled as before: one lookup, for the per-contact path."""
+        """The custom field spelled exactly ``name``: one lookup, for the per-contact path."""
         record = self._exact.get(name)
         if record is None and not is_reserved_name(name):
             record = self.custom(name)
-            if record is not None:
-                self._exact[name] = record
+            if record is None or record.name != name:
+                return None
+            self._exact[name] = record
         return record
 
 
 def is_reserved_name(name: str) -> bool:
-    """True for names SendGrid keeps for its own fields (never a custom field)."""
-    return (
-        name in RESERVED_TEXT_FIELDS
-        or name in _NAME_FIELDS
-        or name in READ_ONLY_FIELDS
-        or name
-        in (
-            "email",
-            "alternate_emails",
-        )
-    )
+    """True for names SendGrid keeps for its own fields, in any case (never a custom field; reference §4)."""
+    lower = name.lower()
+    return lower in _RESERVED_TEXT or lower in _NAME_FIELDS or lower in READ_ONLY_FIELDS or lower in _IDENTITY_FIELDS
+
+
+def property_name_problem(name: str) -> str | None:
+    """Why SendGrid cannot hold a property of this name as given, or None.
+
+    Reserved names are SendGrid's, in lower case only (names are unique without regard to
+    case, reference §4): the address is ``Contact.email``, the name ``Contact.name``
+    (first_name/last_name), and the read-only fields are SendGrid's to set.
+    """
+    lower = name.lower()
+    if lower in _IDENTITY_FIELDS:
+        return f"SendGrid keeps {lower} itself: the address is Contact.email"
+    if lower in _NAME_FIELDS:
+        return "SendGrid keeps the name in first_name and last_name: set Contact.name"
+    if lower in READ_ONLY_FIELDS:
+        return f"SendGrid computes {lower} itself; it cannot be set"
+    if lower in _RESERVED_TEXT and name != lower:
+        return f"{lower} is a SendGrid reserved field: spell it {lower!r}"
+    if not _FIELD_NAME.fullmatch(name):
+        return "SendGrid field names are letters, digits and _, not starting with a digit, at most 100 long"
+    return None
 
 
 # -- contacts -------------------------------------------------------------------------------
@@ -351,19 +370,27 @@ def _split_name(name: str) -> tuple[str, str]:
     return _check_length("first_name", first), _check_length("last_name", last)
 
 
+_EMPTY_TEXT = "SendGrid stores an empty text as no value: pass None to clear the field"
+_SHORT_TEXT = MAX_TEXT_BYTES // 4
+"""A text of at most this many characters fits in MAX_TEXT_BYTES whatever its characters."""
+
+
 def _reserved_value(field: str, value: PropertyValue) -> str:
     if value is None:
         return ""  # reference/sendgrid.md §3 (REC-G): a reserved field set to "" is cleared
+    if value == "":
+        raise UnrepresentableValue(_EMPTY_TEXT, field=field)
     if not isinstance(value, str):
         raise UnrepresentableValue(f"SendGrid's {field} is text, got {type(value).__name__}", field=field)
     return _check_length(field, value)
 
 
-def _custom_value(record: FieldRecord, name: str, value: PropertyValue, booleans: Booleans) -> Any:
+def custom_value(record: FieldRecord, name: str, value: PropertyValue, booleans: Booleans) -> Any:
+    """The wire value of one custom field; raises UnrepresentableValue (naming ``name``) for what it cannot hold."""
     kind = record.field_type
     exact = type(value)
     # The usual exact types first, decided in one or two comparisons; anything else below.
-    if exact is str and kind is WireFieldType.TEXT:
+    if exact is str and kind is WireFieldType.TEXT and value and len(value) <= _SHORT_TEXT:  # type: ignore[arg-type]
         return value
     if (exact is float or (exact is int and -MAX_EXACT_INT <= value <= MAX_EXACT_INT)) and kind is WireFieldType.NUMBER:  # type: ignore[operator]
         return value
@@ -386,6 +413,10 @@ def _custom_value(record: FieldRecord, name: str, value: PropertyValue, booleans
             )
         raise UnrepresentableValue(f"SendGrid documents no way to clear a {kind.value} field", field=name)
     if kind is WireFieldType.TEXT and isinstance(value, str):
+        if not value:
+            raise UnrepresentableValue(_EMPTY_TEXT, field=name)
+        if len(value.encode()) > MAX_TEXT_BYTES:
+            raise UnrepresentableValue(f"SendGrid holds at most {MAX_TEXT_BYTES} bytes of text here", field=name)
         return value
     if kind is WireFieldType.NUMBER and isinstance(value, int | float):
         if isinstance(value, int) and abs(value) > MAX_EXACT_INT:
@@ -393,10 +424,7 @@ def _custom_value(record: FieldRecord, name: str, value: PropertyValue, booleans
         return value  # reference/sendgrid.md §3: numbers sent as strings fail the job, so send JSON numbers
     if kind is WireFieldType.DATE and isinstance(value, date):
         if isinstance(value, datetime):
-            if value.tzinfo is None or value.utcoffset() is None:
-                raise UnrepresentableValue("SendGrid dates are instants: give the datetime a timezone", field=name)
-            if value.microsecond:
-                raise UnrepresentableValue("SendGrid dates keep whole seconds only", field=name)
+            return format_timestamp(property_instant(value, name, "SendGrid"), name)
         return format_date(value, name)
     raise UnrepresentableValue(f"the SendGrid field is {kind.value}, got {type(value).__name__}", field=name)
 
@@ -405,31 +433,33 @@ def wire_fields(contact: Contact, book: FieldBook, booleans: Booleans = None) ->
     """(reserved fields, custom fields by id) of one upsert record; raises UnrepresentableValue naming the field.
 
     The name splits at its first space into first_name/last_name; properties named as
-    reserved fields go to them; the rest go to custom fields by id, which must exist in ``book``.
+    reserved text fields go to them; the rest go to custom fields by id, which must exist
+    in ``book`` under the same spelling.
     """
     reserved: dict[str, Any] = {"email": contact.email}
+    if contact.name == "":
+        raise UnrepresentableValue("SendGrid stores an empty name as no name", field="name")
     if contact.name is not None:
-        reserved["first_name"], reserved["last_name"] = _split_name(contact.name) if contact.name else ("", "")
+        reserved["first_name"], reserved["last_name"] = _split_name(contact.name)
     custom: dict[str, Any] = {}
     for name, value in contact.properties.items():
         record = book.custom_exact(name)
         if record is not None:  # the common case: a custom field met before, under the same spelling
-            custom[record.id] = _custom_value(record, name, value, booleans)
-        elif name in _RESERVED_TEXT:
+            custom[record.id] = custom_value(record, name, value, booleans)
+            continue
+        problem = property_name_problem(name)
+        if problem is not None:
+            raise UnrepresentableValue(problem, field=name)
+        if name in _RESERVED_TEXT:
             reserved[name] = _reserved_value(name, value)
-        elif name in _NAME_FIELDS:
-            if contact.name is not None:
-                raise UnrepresentableValue("set the name once: Contact.name fills first_name and last_name", field=name)
-            reserved[name] = _reserved_value(name, value)
-        elif name in READ_ONLY_FIELDS or name in ("email", "alternate_emails"):
-            raise UnrepresentableValue("SendGrid does not let this reserved field be written as a property", field=name)
-        else:
-            record = book.custom(name)
-            if record is None:
-                if value is None:
-                    continue  # nothing is stored under a field that does not exist, so nothing to clear
-                raise UnrepresentableValue("the SendGrid account has no custom field of this name", field=name)
-            custom[record.id] = _custom_value(record, name, value, booleans)
+            continue
+        record = book.custom(name)
+        if record is None:
+            if value is None:
+                continue  # nothing is stored under a field that does not exist, so nothing to clear
+            raise UnrepresentableValue("the SendGrid account has no custom field of this name", field=name)
+        # Custom field names are unique without regard to case (reference §4); it reads back as stored.
+        raise UnrepresentableValue(f"the SendGrid account spells this field {record.name!r}", field=name)
     if len(reserved) > 1 and not (len(reserved) == 3 and contact.name is not None):
         reserved = {field: reserved[field] for field in _REQUEST_ORDER if field in reserved}
     return reserved, custom
@@ -452,7 +482,7 @@ Formatter = Callable[[Any], "str | None"]
 
 
 def cell_formatter(record: FieldRecord, booleans: Booleans) -> Formatter:
-    """What :func:`_custom_value` makes of the usual values of one custom field, as a CSV cell.
+    """What :func:`custom_value` makes of the usual values of one custom field, as a CSV cell.
 
     For the CSV route's hot path: a value of another type, an empty or a missing one gets None,
     and the caller encodes that contact through :func:`wire_fields`.
@@ -463,7 +493,7 @@ def cell_formatter(record: FieldRecord, booleans: Booleans) -> Formatter:
 
         def text(value: Any) -> str | None:
             exact = type(value)
-            if exact is str and value:
+            if exact is str and value and len(value) <= _SHORT_TEXT:
                 return str(value)
             if exact is bool and text_bools:
                 return "true" if value else "false"
@@ -495,7 +525,7 @@ def cell_formatter(record: FieldRecord, booleans: Booleans) -> Formatter:
 def json_conversion(record: FieldRecord, kind: type, booleans: Booleans) -> Conversion | None:
     """How a value of exact type ``kind`` goes into a custom field on the JSON hot path, if it can.
 
-    What :func:`_custom_value` does with the usual values; anything else goes the general way.
+    What :func:`custom_value` does with the usual values; anything else goes the general way.
     """
     field_type = record.field_type
     if field_type is WireFieldType.DATE:
@@ -505,8 +535,12 @@ def json_conversion(record: FieldRecord, kind: type, booleans: Booleans) -> Conv
             return _bool_text
         return int if field_type is WireFieldType.NUMBER and booleans == "number" else None
     if field_type is WireFieldType.TEXT:
-        return AS_IS if kind is str else None
+        return _nonempty_text if kind is str else None
     return AS_IS if field_type is WireFieldType.NUMBER and kind in (int, float) else None
+
+
+def _nonempty_text(value: str) -> str | None:
+    return value if value and len(value) <= _SHORT_TEXT else None  # the general way refuses empty or long texts
 
 
 def _bool_text(value: bool) -> str:

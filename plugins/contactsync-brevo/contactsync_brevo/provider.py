@@ -452,7 +452,7 @@ class BrevoProvider(Provider):
                 found.append(FieldDefinition(record.name, kind))
         return found
 
-    def create_field(self, definition: FieldDefinition) -> FieldDefinition:
+    def define_field(self, definition: FieldDefinition) -> FieldDefinition:
         """Create a normal attribute; one that exists already (built-ins included) is returned if its type serves."""
         name = definition.name
         if name != name.upper() or not name:
