@@ -2,5 +2,6 @@
 
 from contactsync.sandbox.emulator import Emulator, json_response
 from contactsync.sandbox.server import EMULATORS, RecordedRequest, Sandbox
+from contactsync.sandbox.simulation import SIMULATED_EVENTS, SimulatedEvent
 
-__all__ = ["EMULATORS", "Emulator", "RecordedRequest", "Sandbox", "json_response"]
+__all__ = ["EMULATORS", "SIMULATED_EVENTS", "Emulator", "RecordedRequest", "Sandbox", "SimulatedEvent", "json_response"]

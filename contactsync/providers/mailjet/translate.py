@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date, datetime, time, timezone
 from typing import Any, TypeVar
 
@@ -22,10 +22,13 @@ from contactsync.errors import UnrepresentableValue
 from contactsync.jsonplan import AS_IS, WHEN_AS_UTC, Conversion
 from contactsync.model import (
     Contact,
+    ContactEvent,
     ContactList,
+    EventType,
     FieldDefinition,
     FieldType,
     ImportStatus,
+    ListMember,
     ListSubscription,
     Membership,
     PropertyValue,
@@ -52,10 +55,14 @@ __all__ = [
     "infer_datatype",
     "json_conversion",
     "json_record",
+    "is_anonymised",
     "list_from_wire",
+    "member_from_wire",
     "membership_from_wire",
+    "recipient_event",
     "parse_timestamp",
     "status_of",
+    "stored_contact",
     "structure",
     "subscription_to_wire",
     "unstructure",
@@ -454,6 +461,71 @@ def contact_from_wire(record: wire.MjContact, datatypes: Mapping[str, str]) -> C
         for name, value in record.properties.items()
     }
     return Contact(record.email, name=record.name or None, properties=properties)
+
+
+def stored_contact(
+    stored: wire.MjStoredContact, data: wire.MjContactData | None, datatypes: Mapping[str, str]
+) -> Contact:
+    """The contact a ``/contact`` record and its ``/contactdata`` record stand for, values typed by ``datatypes``.
+
+    What :meth:`~contactsync.providers.mailjet.provider.MailjetProvider.get_contact` and
+    ``members`` both read; a property with no value is left out.
+    """
+    properties = {
+        item.name: decode_property(item.value, datatypes.get(item.name, "str")) for item in (data.data if data else ())
+    }
+    return Contact(
+        stored.email,
+        name=stored.name or None,
+        properties={name: value for name, value in properties.items() if value is not None},
+    )
+
+
+def is_anonymised(email: str) -> bool:
+    """Whether a ``/contact`` address is a GDPR-deleted contact's, kept until purged (reference §9b, §11)."""
+    return email.lower().endswith("@domain.invalid")
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    """A timestamp as an aware UTC datetime; a zone-less one is read as UTC (reference §2 examples)."""
+    if value is None:
+        return None
+    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
+def member_from_wire(recipient: wire.MjListRecipient, contact: Contact) -> ListMember:
+    """A list member: subscribed means the membership is active and not unsubscribed (reference §9c)."""
+    subscribed = recipient.is_active and not recipient.is_unsubscribed
+    return ListMember(
+        contact=contact,
+        subscribed=subscribed,
+        subscribed_at=_aware(recipient.subscribed_at),
+        unsubscribed_at=None if subscribed else _aware(recipient.unsubscribed_at),
+    )
+
+
+def recipient_event(
+    recipient: wire.MjListRecipient, since: datetime, raw: Mapping[str, Any], email_of: Callable[[str], str | None]
+) -> ContactEvent | None:
+    """The event a ``/listrecipient`` row shows at or after ``since``, if any (reference §10: no time filter).
+
+    An unsubscribed row whose ``UnsubscribedAt`` is that late is UNSUBSCRIBED; a subscribed
+    one whose ``SubscribedAt`` is (a new or renewed subscription) is SUBSCRIBED. ``email_of``
+    finds the contact's address (the row has none), asked only for a row that makes an event;
+    None from it (a GDPR-deleted contact) makes none.
+    """
+    if recipient.is_unsubscribed:
+        kind, at = EventType.UNSUBSCRIBED, _aware(recipient.unsubscribed_at)
+    else:
+        kind, at = EventType.SUBSCRIBED, _aware(recipient.subscribed_at)
+    if at is None or at < since:
+        return None
+    email = email_of(str(recipient.contact_id))
+    if email is None:
+        return None
+    return ContactEvent(
+        provider="mailjet", type=kind, email=email, at=at, list_id=str(recipient.list_id), raw=dict(raw)
+    )
 
 
 def list_from_wire(record: wire.MjContactsList) -> ContactList:

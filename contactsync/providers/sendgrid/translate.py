@@ -17,13 +17,24 @@ from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, overrid
 
 from contactsync.errors import UnrepresentableValue
 from contactsync.jsonplan import AS_IS, WHEN_AS_UTC, Conversion
-from contactsync.model import Contact, FieldType, ImportJob, ImportStatus, PropertyValue, field_type_of
+from contactsync.model import (
+    Contact,
+    ContactEvent,
+    EventType,
+    FieldType,
+    ImportJob,
+    ImportStatus,
+    ListMember,
+    PropertyValue,
+    field_type_of,
+)
 from contactsync.providers.sendgrid.wire import (
     RESERVED_TEXT_FIELDS,
     ContactDetails,
     ContactRequest,
     ErrorBody,
     ErrorDetail,
+    ExportRequest,
     FieldDefinitions,
     FieldRecord,
     ImportRequest,
@@ -44,6 +55,9 @@ __all__ = [
     "contact_json",
     "contact_to_wire",
     "cell_formatter",
+    "details_from_export",
+    "member_from_wire",
+    "suppression_event",
     "split_name",
     "field_type_from_wire",
     "field_type_to_wire",
@@ -173,12 +187,13 @@ def _make_converter() -> cattrs.Converter:
 
     for cls in (ContactRequest, ImportResults, JobRecord, ErrorBody, ErrorDetail):
         conv.register_unstructure_hook(cls, make_dict_unstructure_fn(cls, conv, _cattrs_omit_if_default=True))
-    conv.register_unstructure_hook(
-        ImportRequest,
-        make_dict_unstructure_fn(
-            ImportRequest, conv, _cattrs_omit_if_default=True, file_type=override(omit_if_default=False)
-        ),
-    )
+    for request in (ImportRequest, ExportRequest):
+        conv.register_unstructure_hook(
+            request,
+            make_dict_unstructure_fn(
+                request, conv, _cattrs_omit_if_default=True, file_type=override(omit_if_default=False)
+            ),
+        )
 
     conv.register_structure_hook(
         PageMetadata, make_dict_structure_fn(PageMetadata, conv, self_url=override(rename="self"))
@@ -562,3 +577,98 @@ def contact_from_wire(details: ContactDetails, book: FieldBook) -> Contact:
             continue
         properties[field_name] = _typed(book.custom(field_name), raw)
     return Contact(details.email or "", name=name, properties=properties)
+
+
+# -- read-back: exports and suppressions ----------------------------------------------------
+
+_EXPORT_RESERVED = frozenset({"email", "first_name", "last_name", *RESERVED_TEXT_FIELDS})
+_EXPORT_SKIPPED = frozenset({"list_ids", "segment_ids", *READ_ONLY_FIELDS} - {"created_at", "updated_at"})
+_INTEGER = re.compile(r"-?\d+")
+
+
+def _export_number(cell: str) -> int | float | str:
+    """A Number cell as the JSON number a read would give (an integer without a point or an exponent)."""
+    text = cell.strip()
+    try:
+        return int(text) if _INTEGER.fullmatch(text) else float(text)
+    except ValueError:
+        return cell
+
+
+def _alternates(cell: str) -> list[str]:
+    """``ALTERNATE_EMAILS`` in one cell: a JSON array, or addresses split at commas (the format is UNCONFIRMED, §9)."""
+    text = cell.strip()
+    if text.startswith("["):
+        try:
+            return [str(item) for item in json.loads(text)]
+        except ValueError:
+            pass
+    return [part.strip() for part in text.replace(";", ",").split(",") if part.strip()]
+
+
+def details_from_export(row: Mapping[str, str], book: FieldBook) -> ContactDetails:
+    """The contact record one row of a CSV export stands for, so that :func:`contact_from_wire` reads it.
+
+    reference/sendgrid.md §9: column names are the field names upper-cased, every value a
+    string, empty cells blank. Names are matched case-insensitively: reserved fields by
+    name, ``CONTACT_ID`` as the id, others as custom fields through ``book`` (whose spelling
+    they take back), their Number cells as numbers. Columns the reference leaves open
+    (``LIST_IDS``, the read-only fields) are ignored.
+    """
+    reserved: dict[str, Any] = {}
+    custom: dict[str, Any] = {}
+    contact_id = ""
+    for column, cell in row.items():
+        name = column.strip().lower()
+        if name in _EXPORT_RESERVED:
+            reserved[name] = cell
+        elif name == "contact_id":
+            contact_id = cell
+        elif name in ("created_at", "updated_at"):
+            reserved[name] = parse_timestamp(cell) if cell.strip() else None
+        elif name == "alternate_emails":
+            reserved[name] = _alternates(cell)
+        elif cell != "" and name not in _EXPORT_SKIPPED:
+            record = book.custom(name)
+            if record is None:
+                custom[column] = cell
+            elif record.field_type is WireFieldType.NUMBER:
+                custom[record.name] = _export_number(cell)
+            else:
+                custom[record.name] = cell
+    return ContactDetails(id=contact_id, custom_fields=custom, **reserved)
+
+
+def member_from_wire(contact: Contact, unsubscribed_at: datetime | None) -> ListMember:
+    """A list member: SendGrid lists hold no standing, so subscribed means no suppression applies (§5)."""
+    return ListMember(contact=contact, subscribed=unsubscribed_at is None, unsubscribed_at=unsubscribed_at)
+
+
+def _instant(seconds: int) -> datetime:
+    # reference/sendgrid.md §12d: created is Unix seconds; values over 10^11 are read as milliseconds (§13c).
+    return datetime.fromtimestamp(seconds / 1000 if seconds > 10**11 else seconds, tz=timezone.utc)
+
+
+_SUPPRESSION_TYPES = {
+    "unsubscribes": EventType.UNSUBSCRIBED,
+    "group": EventType.UNSUBSCRIBED,
+    "bounces": EventType.BOUNCED,
+    "spam_reports": EventType.COMPLAINED,
+    "blocks": EventType.BLOCKED,
+}
+"""Each suppression list (reference §12) and the event an entry of it is; another name maps to UNKNOWN."""
+
+
+def suppression_event(
+    kind: str, email: str, created: int, raw: Mapping[str, Any], *, list_id: str | None = None, reason: str = ""
+) -> ContactEvent:
+    """An entry of a suppression list as an event: ``kind`` names the list (``group`` for a group's)."""
+    return ContactEvent(
+        provider=PROVIDER,
+        type=_SUPPRESSION_TYPES.get(kind, EventType.UNKNOWN),
+        email=email.lower(),
+        at=_instant(created),
+        list_id=list_id,
+        reason=reason or None,
+        raw=dict(raw),
+    )
