@@ -22,7 +22,16 @@ import cattrs
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
 from contactsync.errors import UnrepresentableValue
-from contactsync.model import Contact, FieldDefinition, FieldType, PropertyValue, field_type_of
+from contactsync.model import (
+    Contact,
+    ContactEvent,
+    EventType,
+    FieldDefinition,
+    FieldType,
+    ListMember,
+    PropertyValue,
+    field_type_of,
+)
 from contactsync.providers.dotmailer import wire
 from contactsync.timestamps import to_utc, usual_utc_text
 
@@ -38,6 +47,10 @@ __all__ = [
     "from_wire",
     "import_cells",
     "infer_field_type",
+    "member_from_wire",
+    "parse_removed",
+    "stored_contact",
+    "suppression_event",
     "parse_faults",
     "parse_value",
     "reason_code",
@@ -419,3 +432,66 @@ def import_cells(contact: Contact, *, blank_clears: bool) -> list[tuple[str, str
             )
         cells.append((column, field, format_value(value, field), value))
     return cells
+
+
+# -- read-back: members and suppressions -----------------------------------------------------
+
+
+def stored_contact(record: wire.ApiContact, fields: Mapping[str, FieldDefinition]) -> Contact:
+    """The contact a stored ApiContact stands for, as ``get_contact`` and ``members`` read it.
+
+    The server lists every data field of the account; on a read, an empty one is simply absent.
+    """
+    contact = from_wire(record, fields)
+    return attrs.evolve(contact, properties={k: v for k, v in contact.properties.items() if v is not None})
+
+
+def parse_removed(text: str | None) -> datetime | None:
+    """A ``dateRemoved``: ``2020-01-01T09:40:18.527Z`` or ``2020-01-01 09:40:18.527000+00:00`` (reference §10),
+    zone-less read as UTC; None when absent or unreadable."""
+    if not text:
+        return None
+    try:
+        return _parse_datetime(text)
+    except ValueError:
+        return None
+
+
+def member_from_wire(record: wire.ApiContact, contact: Contact, unsubscribed_at: datetime | None) -> ListMember:
+    """A book member: subscribed while its account status is ``Subscribed`` (dotdigital mails no other) and it
+    did not unsubscribe from the book (``unsubscribed_at`` from the book's unsubscribes)."""
+    subscribed = record.status in (None, "Subscribed") and unsubscribed_at is None
+    return ListMember(contact=contact, subscribed=subscribed, unsubscribed_at=unsubscribed_at)
+
+
+_EVENTS = {
+    "Subscribed": EventType.SUBSCRIBED,
+    "Unsubscribed": EventType.UNSUBSCRIBED,
+    "SoftBounced": EventType.BOUNCED,
+    "HardBounced": EventType.BOUNCED,
+    "IspComplained": EventType.COMPLAINED,
+    "DirectComplaint": EventType.COMPLAINED,
+    "MailBlocked": EventType.BLOCKED,
+    "Suppressed": EventType.BLOCKED,
+    "SharedSuppression": EventType.BLOCKED,
+    "DomainSuppression": EventType.BLOCKED,
+    "NotAllowed": EventType.BLOCKED,
+    "NoMxRecord": EventType.BLOCKED,
+    "Deleted": EventType.BLOCKED,
+}
+"""reference §10: a suppression's ``reason`` (ApiContactStatuses) as an event type; ``PendingOptIn``,
+``NotAvailableInThisVersion`` and any unseen value (``RecycleProtected``...) are UNKNOWN, the record kept."""
+
+
+def suppression_event(record: wire.ContactSuppression, raw: Mapping[str, Any], list_id: str | None) -> ContactEvent:
+    """One ``ApiContactSuppression`` of an unsubscribed-since or suppressed-since read as an event."""
+    contact = record.suppressed_contact
+    return ContactEvent(
+        provider="dotmailer",
+        type=_EVENTS.get(record.reason or "", EventType.UNKNOWN),
+        email=None if contact is None else contact.email.strip().lower(),
+        at=parse_removed(record.date_removed),
+        list_id=list_id,
+        reason=record.reason,
+        raw=dict(raw),
+    )
