@@ -56,8 +56,8 @@ def test_events_are_normalised(client: Provider, sandbox: Sandbox) -> None:
     contacts = people(2)
     list_id = filled_list(client, contacts)
     before = datetime.now(timezone.utc) - timedelta(seconds=1)
-    for event in ("unsubscribe", "bounce"):
-        sandbox.simulate(client.name, contacts[0].email, event, list_id if event == "unsubscribe" else None)
+    for action in ("unsubscribe", "bounce"):
+        sandbox.simulate(client.name, contacts[0].email, action, list_id if action == "unsubscribe" else None)
     events = list(client.events_since(before))
     assert events
     for event in events:
