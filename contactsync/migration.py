@@ -176,7 +176,7 @@ def _write_snapshot(members: Iterator[Any], path: Path, progress: MigrationProgr
 def _records(stream: IO[bytes]) -> Iterator[Any]:
     while True:
         try:
-            record = pickle.load(stream)
+            record = pickle.load(stream)  # our own snapshot, written before
         except EOFError:
             return
         if record == _END:

@@ -11,7 +11,7 @@ One module per command group; importing this package registers every command on
 
 from __future__ import annotations
 
-from contactsync.cli import account, demo, imports, providers, sandbox  # noqa: F401 - registers the commands
+from contactsync.cli import account, demo, events, export, imports, migrate, providers, sandbox  # noqa: F401 - registers the commands
 from contactsync.cli.app import (
     EXIT_FAILED,
     EXIT_INPUT,
