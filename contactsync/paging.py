@@ -65,13 +65,18 @@ def read_ahead(items: Iterable[T], depth: int = 2) -> Iterator[T]:
         return False
 
     def work() -> None:
+        source = iter(items)
         try:
-            for item in items:
+            for item in source:
                 if not put((True, item)):
                     return
         except BaseException as exc:  # handed to the reader, raised there
             put((False, exc))
             return
+        finally:
+            close = getattr(source, "close", None)
+            if close is not None:
+                close()  # a generator stopped early runs its cleanup here, in its own thread
         put((False, None))
 
     worker = threading.Thread(target=work, name="contactsync-read-ahead", daemon=True)

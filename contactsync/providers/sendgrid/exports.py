@@ -33,13 +33,17 @@ _CHUNK = 256 * 1024
 _GZIP_MAGIC = b"\x1f\x8b"
 
 
-def run_export(transport: Transport, list_ids: list[str], poll_interval: float) -> ExportStatus:
+def run_export(
+    transport: Transport, list_ids: list[str], poll_interval: float, *, max_file_size: int | None = None
+) -> ExportStatus:
     """Start a CSV export of ``list_ids`` and poll it (backing off) until it is ``ready``.
+
+    ``max_file_size`` (MB, SendGrid's default 5000) splits a large export into several files.
 
     reference §9: the status is ``pending``, ``ready`` or ``failure`` (ABT also reads
     ``failed``); anything but the first two ends the export, as a ProviderError.
     """
-    body = converter.unstructure(ExportRequest(list_ids=list_ids))
+    body = converter.unstructure(ExportRequest(list_ids=list_ids, max_file_size=max_file_size))
     created = converter.structure(transport.json("POST", "/v3/marketing/contacts/exports", json=body), ExportCreated)
     path = f"/v3/marketing/contacts/exports/{quote(created.id, safe='')}"
     deadline = time.monotonic() + EXPORT_TIMEOUT
