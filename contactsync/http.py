@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import urlsplit
 
+import orjson
 import requests
 from requests.auth import AuthBase
 from urllib3.exceptions import InvalidHeader, MaxRetryError, NewConnectionError
@@ -301,6 +302,10 @@ class Transport:
         response = self.request(method, path_or_url, **kwargs)
         if not response.content:
             return None
+        try:  # orjson first: a list read is thousands of records a page, and it decodes them in a third of the time
+            return orjson.loads(response.content)
+        except orjson.JSONDecodeError:
+            pass  # not UTF-8, or an integer beyond 64 bits: the standard decoder decides
         try:
             return response.json()
         except ValueError:

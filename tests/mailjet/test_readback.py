@@ -15,7 +15,7 @@ from mailjet_rest import Client
 
 from contactsync import Contact, EventType, ListSubscription
 from contactsync.providers.mailjet.provider import MailjetProvider
-from contactsync.providers.mailjet.readback import join_members
+from contactsync.providers.mailjet.readback import join_members, lockstep
 from contactsync.providers.mailjet.wire import MjContactData, MjDataItem, MjId, MjListRecipient, MjStoredContact
 from contactsync.sandbox import Sandbox
 from contactsync.sandbox.mailjet import MailjetEmulator
@@ -50,7 +50,8 @@ def test_the_join_pairs_every_membership_with_its_contact_and_data_in_any_order(
         fetched.append(contact_id)
         return MjStoredContact(id=MjId(contact_id), email=f"c{contact_id}@example.com"), None
 
-    joined = list(join_members(_paged(recipients, size), _paged(contacts, size), _paged(data, size), fetch_one))
+    streams = lockstep(_paged(recipients, size), _paged(contacts, size), _paged(data, size))
+    joined = list(join_members(streams, fetch_one))
     assert sorted(str(r.contact_id) for r, _, _ in joined) == sorted(ids)
     for recipient, contact, values in joined:
         assert str(contact.id) == str(recipient.contact_id) and contact.email == f"c{contact.id}@example.com"

@@ -49,7 +49,7 @@ def test_a_large_export_comes_in_several_files_each_read_as_a_stream(client: Sen
     list_id = _filled(client, 12_000)  # about 1.5 MB of CSV: files of at most 1 MB
     status = run_export(client.transport, [list_id], 0.01, max_file_size=1)
     assert len(status.urls) == 2
-    emails = [row["EMAIL"] for url in status.urls for row in export_rows(client.transport, url)]
+    emails = [row[0] for url in status.urls for row in list(export_rows(client.transport, url))[1:]]
     assert sorted(emails) == sorted(f"s{n}@example.com" for n in range(12_000))
 
 

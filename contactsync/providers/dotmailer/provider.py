@@ -10,7 +10,7 @@ import os
 import secrets
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Any, ClassVar, TypeVar
 from urllib.parse import quote, urlsplit
@@ -46,6 +46,7 @@ from contactsync.providers.dotmailer.translate import (
     NAME_FIELD,
     Formatter,
     cell_formatter,
+    contact_record,
     field_type_from_wire,
     field_type_to_wire,
     import_cells,
@@ -683,20 +684,29 @@ class DotmailerProvider(Provider):
         path = f"/v2/address-books/{book}/contacts"
         for page in read_ahead(self._raw_pages(path, {"withFullData": "true"})):
             for raw in page:
-                stored = structure(raw, wire.ApiContact)
+                stored = contact_record(raw)
                 left = gone.pop(stored.email.lower(), None)
                 member = self._member(stored, fields, left[0] if left else None)
                 if member is not None:
                     yield member
-        for when, record in gone.values():
+        for when, found in read_ahead(self._unsubscribed_data(gone.values())):
+            member = self._member(found, fields, when)
+            if member is not None:
+                yield attrs.evolve(member, subscribed=False)
+
+    def _unsubscribed_data(
+        self, gone: Iterable[tuple[datetime | None, wire.ContactSuppression]]
+    ) -> Iterator[tuple[datetime | None, wire.ApiContact]]:
+        """Each book unsubscribe's contact with its data, read by id (the suppression record has none)."""
+        for when, record in gone:
             found = record.suppressed_contact
-            if found is not None and found.id:
+            if found is None:
+                continue
+            if found.id:
                 # reference §4: a suppressed contact cannot be read; one unsubscribed from a book can.
                 with contextlib.suppress(NotFound):
                     found = structure(self.api().json("GET", f"/v2/contacts/{found.id}"), wire.ApiContact)
-            member = self._member(found, fields, when) if found is not None else None
-            if member is not None:
-                yield attrs.evolve(member, subscribed=False)
+            yield when, found
 
     def _member(
         self, record: wire.ApiContact, fields: Mapping[str, FieldDefinition], unsubscribed_at: datetime | None

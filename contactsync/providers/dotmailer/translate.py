@@ -39,6 +39,7 @@ __all__ = [
     "NAME_FIELD",
     "Formatter",
     "cell_formatter",
+    "contact_record",
     "converter",
     "field_type_from_wire",
     "field_type_to_wire",
@@ -442,8 +443,29 @@ def stored_contact(record: wire.ApiContact, fields: Mapping[str, FieldDefinition
 
     The server lists every data field of the account; on a read, an empty one is simply absent.
     """
-    contact = from_wire(record, fields)
-    return attrs.evolve(contact, properties={k: v for k, v in contact.properties.items() if v is not None})
+    if record.data_fields:
+        present = tuple(pair for pair in record.data_fields if pair.value is not None)
+        record = wire.ApiContact(record.email, record.id, record.opt_in_type, record.email_type, present, record.status)
+    return from_wire(record, fields)
+
+
+def contact_record(raw: Any) -> wire.ApiContact:
+    """An ApiContact of a list read; one of the usual shape (camelCase keys, ``{key, value}`` pairs) skips the
+    converter, which decides anything else."""
+    try:
+        pairs = raw["dataFields"]
+        if type(raw["email"]) is str and (pairs is None or type(pairs) is list):
+            return wire.ApiContact(
+                email=raw["email"],
+                id=int(raw["id"]) if raw.get("id") is not None else None,
+                opt_in_type=raw.get("optInType"),
+                email_type=raw.get("emailType"),
+                data_fields=None if pairs is None else tuple(wire.DataFieldValue(p["key"], p["value"]) for p in pairs),
+                status=raw.get("status"),
+            )
+    except (KeyError, TypeError, ValueError):
+        pass
+    return structure(raw, wire.ApiContact)
 
 
 def parse_removed(text: str | None) -> datetime | None:

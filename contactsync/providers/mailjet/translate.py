@@ -46,6 +46,7 @@ __all__ = [
     "contact_json",
     "contact_to_wire",
     "csv_cell",
+    "data_record",
     "decode_property",
     "encode_property",
     "error_text",
@@ -60,9 +61,11 @@ __all__ = [
     "member_from_wire",
     "membership_from_wire",
     "recipient_event",
+    "recipient_record",
     "parse_timestamp",
     "status_of",
     "stored_contact",
+    "stored_record",
     "structure",
     "subscription_to_wire",
     "unstructure",
@@ -128,6 +131,14 @@ def parse_timestamp(value: Any) -> datetime | None:
     reference/mailjet.md §2: JobStart/JobEnd are "timestamp"; examples are zone-less; the
     old batchjob resource used Unix seconds with 0 when unset.
     """
+    if type(value) is str:
+        if len(value) == 20 and value[19] == "Z":  # the usual form, 2019-01-01T00:00:00Z: one C call
+            try:
+                return datetime.fromisoformat(value[:19] + "+00:00")
+            except ValueError:
+                pass
+        elif not value:
+            return None
     if isinstance(value, bool):
         raise ValueError(f"{value!r} is not a timestamp")
     if value is None or value in ("", 0):
@@ -252,9 +263,12 @@ def _register(converter: Converter, cls: type[Any]) -> None:
     strict = make_dict_structure_fn(cls, converter, **renames)
     names = {_json_name(a.name).lower(): _json_name(a.name) for a in attrs.fields(cls)}
     names.update({alias: _json_name(attr) for alias, attr in _ALIASES.items() if attr in attrs.fields_dict(cls)})
+    canonical = frozenset(_json_name(a.name) for a in attrs.fields(cls))
 
     def structure_any_case(value: Any, _: Any) -> Any:
         """Keys matched case-insensitively (seed 000 writes ``"action"`` as well as ``"Action"``)."""
+        if isinstance(value, dict) and value.keys() <= canonical:
+            return strict(value, cls)  # every key spelled as expected: the usual case, read as it is
         if not isinstance(value, Mapping):
             raise ValueError(f"expected an object for {cls.__name__}, got {type(value).__name__}")
         fixed: dict[str, Any] = {}
@@ -363,17 +377,23 @@ def decode_property(value: Any, datatype: str) -> PropertyValue:
     """A property value as Mailjet returns it (often a string), typed by its datatype."""
     if value is None or (value == "" and datatype != "str"):
         return None
-    if datatype == "str":
-        return _lenient_str(value)
-    if datatype == "int":
-        return _lenient_int(value)
-    if datatype == "float":
-        return float(value)
-    if datatype == "bool":
-        return _lenient_bool(value)
-    if datatype == "datetime":
-        return parse_timestamp(value)
+    decoder = _DECODERS.get(datatype)
+    if decoder is not None:
+        return decoder(value)
     return value if isinstance(value, str | int | float | bool) else json.dumps(value)
+
+
+def _decode_str(value: Any) -> PropertyValue:
+    return value if type(value) is str else _lenient_str(value)
+
+
+_DECODERS: Mapping[str, Callable[[Any], PropertyValue]] = {
+    "str": _decode_str,
+    "int": _lenient_int,
+    "float": float,
+    "bool": _lenient_bool,
+    "datetime": parse_timestamp,
+}
 
 
 def csv_cell(name: str, value: PropertyValue, datatype: str) -> str:
@@ -463,6 +483,47 @@ def contact_from_wire(record: wire.MjContact, datatypes: Mapping[str, str]) -> C
     return Contact(record.email, name=record.name or None, properties=properties)
 
 
+# -- the hot path of a list read: the three records of each member, read directly when shaped as usual
+
+
+def recipient_record(raw: Any) -> wire.MjListRecipient:
+    """A ``/listrecipient`` row; one of the usual shape (ids as numbers, real booleans) skips the converter."""
+    try:
+        if type(raw["IsUnsubscribed"]) is bool and type(raw["IsActive"]) is bool and type(raw["ContactID"]) is int:
+            return wire.MjListRecipient(
+                id=MjId(str(raw["ID"])),
+                contact_id=MjId(str(raw["ContactID"])),
+                list_id=MjId(str(raw["ListID"])),
+                is_active=raw["IsActive"],
+                is_unsubscribed=raw["IsUnsubscribed"],
+                unsubscribed_at=parse_timestamp(raw.get("UnsubscribedAt")),
+                subscribed_at=parse_timestamp(raw.get("SubscribedAt")),
+                list_name=str(raw.get("ListName") or ""),
+            )
+    except (KeyError, TypeError, ValueError):
+        pass
+    return structure(raw, wire.MjListRecipient)
+
+
+def stored_record(raw: Any) -> wire.MjStoredContact:
+    """A ``/contact`` record; the usual shape skips the converter (only the id, address and name are read)."""
+    try:
+        if type(raw["ID"]) is int and type(raw["Email"]) is str and type(raw.get("Name", "")) is str:
+            return wire.MjStoredContact(id=MjId(str(raw["ID"])), email=raw["Email"], name=raw.get("Name", ""))
+    except (KeyError, TypeError):
+        pass
+    return structure(raw, wire.MjStoredContact)
+
+
+def data_record(raw: Any) -> wire.MjContactData:
+    """A ``/contactdata`` record; the usual shape (``Name``/``Value`` pairs) skips the converter."""
+    try:
+        items = [wire.MjDataItem(item["Name"], item["Value"]) for item in raw["Data"]]
+        return wire.MjContactData(contact_id=MjId(str(raw["ContactID"])), data=items, id=MjId(str(raw["ID"])))
+    except (KeyError, TypeError):
+        return structure(raw, wire.MjContactData)
+
+
 def stored_contact(
     stored: wire.MjStoredContact, data: wire.MjContactData | None, datatypes: Mapping[str, str]
 ) -> Contact:
@@ -471,14 +532,12 @@ def stored_contact(
     What :meth:`~contactsync.providers.mailjet.provider.MailjetProvider.get_contact` and
     ``members`` both read; a property with no value is left out.
     """
-    properties = {
-        item.name: decode_property(item.value, datatypes.get(item.name, "str")) for item in (data.data if data else ())
-    }
-    return Contact(
-        stored.email,
-        name=stored.name or None,
-        properties={name: value for name, value in properties.items() if value is not None},
-    )
+    properties = {}
+    for item in data.data if data else ():
+        value = decode_property(item.value, datatypes.get(item.name, "str"))
+        if value is not None:
+            properties[item.name] = value
+    return Contact(stored.email, name=stored.name or None, properties=properties)
 
 
 def is_anonymised(email: str) -> bool:

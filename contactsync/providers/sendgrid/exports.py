@@ -60,8 +60,8 @@ def run_export(
     raise ProviderError(f"export {created.id} still pending after {EXPORT_TIMEOUT:g} s", provider=transport.provider)
 
 
-def export_rows(transport: Transport, url: str) -> Iterator[dict[str, str]]:
-    """The rows of one export file, keyed by its header, read as the bytes arrive.
+def export_rows(transport: Transport, url: str) -> Iterator[list[str]]:
+    """The rows of one export file, its header first, read as the bytes arrive.
 
     The body is gzip (its magic bytes are sniffed: whether S3 also sets ``Content-Encoding``
     is UNCONFIRMED, so a body already decoded is read as plain CSV).
@@ -75,7 +75,7 @@ def export_rows(transport: Transport, url: str) -> Iterator[dict[str, str]]:
             stream = cast(IO[bytes], gzip.GzipFile(fileobj=buffered, mode="rb"))
         text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
         try:
-            yield from csv.DictReader(text)
+            yield from csv.reader(text)
         except (OSError, EOFError, zlib.error, csv.Error, requests.RequestException) as exc:
             raise NetworkError(
                 f"the export file broke off or is not gzipped CSV ({type(exc).__name__})", provider=transport.provider

@@ -49,13 +49,13 @@ from contactsync.providers.sendgrid.exports import export_rows, run_export
 from contactsync.providers.sendgrid.membership import SEARCH_LIMIT, Memberships, chunks
 from contactsync.providers.sendgrid.translate import (
     Booleans,
+    ExportColumns,
     FieldBook,
     Formatter,
     cell_formatter,
     contact_from_wire,
     contact_json,
     converter,
-    details_from_export,
     field_type_from_wire,
     field_type_to_wire,
     infer_field_type,
@@ -569,9 +569,11 @@ class SendGridProvider(Provider):
         status = run_export(self.transport, [list_id], self.poll_interval)
         unsubscribed = self._unsubscribed(list_id)
         for url in status.urls:
-            for row in export_rows(self.transport, url):
+            rows = export_rows(self.transport, url)
+            columns = ExportColumns(next(rows, []), book)
+            for row in rows:
                 try:
-                    contact = contact_from_wire(details_from_export(row, book), book)
+                    contact = contact_from_wire(columns.details(row), book)
                 except InvalidInput as exc:
                     log.warning("sendgrid: a member of list %s cannot be read back, skipped: %s", list_id, exc)
                     continue

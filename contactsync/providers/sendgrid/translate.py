@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date, datetime, timezone
 from typing import Any, Literal
 
 import cattrs
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
-from contactsync.errors import UnrepresentableValue
+from contactsync.errors import InvalidInput, UnrepresentableValue
 from contactsync.jsonplan import AS_IS, WHEN_AS_UTC, Conversion
 from contactsync.model import (
     Contact,
@@ -55,6 +55,7 @@ __all__ = [
     "contact_json",
     "contact_to_wire",
     "cell_formatter",
+    "ExportColumns",
     "details_from_export",
     "member_from_wire",
     "suppression_event",
@@ -119,6 +120,11 @@ _FRACTION = re.compile(r"\.\d+")
 
 def parse_timestamp(raw: str) -> datetime:
     """Read ``YYYY-MM-DDTHH:MM:SSZ`` leniently (fractions, offsets, a bare date); naive means UTC."""
+    if len(raw) == 20 and raw[19] == "Z":  # the usual form: one C call
+        try:
+            return datetime.fromisoformat(raw[:19] + "+00:00")
+        except ValueError:
+            pass
     text = raw.strip().replace("Z", "+00:00").replace("z", "+00:00")
     try:
         parsed = datetime.fromisoformat(text)
@@ -141,7 +147,9 @@ def format_date(value: date, field: str) -> str:
 
 
 def _read_date(raw: Any) -> date:
-    moment = parse_timestamp(str(raw)).astimezone(timezone.utc)
+    moment = parse_timestamp(str(raw))
+    if moment.tzinfo is not timezone.utc:
+        moment = moment.astimezone(timezone.utc)
     if (moment.hour, moment.minute, moment.second, moment.microsecond) == (0, 0, 0, 0):
         return moment.date()
     return moment
@@ -571,11 +579,11 @@ def contact_from_wire(details: ContactDetails, book: FieldBook) -> Contact:
     """
     first, last = details.first_name, details.last_name
     name = f"{first} {last}" if last else (first or None)
-    properties: dict[str, PropertyValue] = {f: getattr(details, f) for f in RESERVED_TEXT_FIELDS if getattr(details, f)}
+    properties: dict[str, PropertyValue] = {f: v for f in RESERVED_TEXT_FIELDS if (v := getattr(details, f))}
     for field_name, raw in details.custom_fields.items():
         if raw == "" or raw is None:
             continue
-        properties[field_name] = _typed(book.custom(field_name), raw)
+        properties[field_name] = _typed(book.custom_exact(field_name) or book.custom(field_name), raw)
     return Contact(details.email or "", name=name, properties=properties)
 
 
@@ -588,6 +596,8 @@ _INTEGER = re.compile(r"-?\d+")
 
 def _export_number(cell: str) -> int | float | str:
     """A Number cell as the JSON number a read would give (an integer without a point or an exponent)."""
+    if cell.isdigit():
+        return int(cell)
     text = cell.strip()
     try:
         return int(text) if _INTEGER.fullmatch(text) else float(text)
@@ -598,6 +608,8 @@ def _export_number(cell: str) -> int | float | str:
 def _alternates(cell: str) -> list[str]:
     """``ALTERNATE_EMAILS`` in one cell: a JSON array, or addresses split at commas (the format is UNCONFIRMED, §9)."""
     text = cell.strip()
+    if not text:
+        return []
     if text.startswith("["):
         try:
             return [str(item) for item in json.loads(text)]
@@ -606,37 +618,54 @@ def _alternates(cell: str) -> list[str]:
     return [part.strip() for part in text.replace(";", ",").split(",") if part.strip()]
 
 
-def details_from_export(row: Mapping[str, str], book: FieldBook) -> ContactDetails:
-    """The contact record one row of a CSV export stands for, so that :func:`contact_from_wire` reads it.
+class ExportColumns:
+    """What each column of a CSV export holds, worked out once from its header (the per-row work is then a lookup).
 
     reference/sendgrid.md §9: column names are the field names upper-cased, every value a
     string, empty cells blank. Names are matched case-insensitively: reserved fields by
     name, ``CONTACT_ID`` as the id, others as custom fields through ``book`` (whose spelling
     they take back), their Number cells as numbers. Columns the reference leaves open
-    (``LIST_IDS``, the read-only fields) are ignored.
+    (``LIST_IDS``, the read-only fields) are ignored, and so are the contact's own
+    ``CREATED_AT``/``UPDATED_AT``, which no contact carries.
     """
-    reserved: dict[str, Any] = {}
-    custom: dict[str, Any] = {}
-    contact_id = ""
-    for column, cell in row.items():
-        name = column.strip().lower()
-        if name in _EXPORT_RESERVED:
-            reserved[name] = cell
-        elif name == "contact_id":
-            contact_id = cell
-        elif name in ("created_at", "updated_at"):
-            reserved[name] = parse_timestamp(cell) if cell.strip() else None
-        elif name == "alternate_emails":
-            reserved[name] = _alternates(cell)
-        elif cell != "" and name not in _EXPORT_SKIPPED:
-            record = book.custom(name)
-            if record is None:
-                custom[column] = cell
-            elif record.field_type is WireFieldType.NUMBER:
-                custom[record.name] = _export_number(cell)
-            else:
-                custom[record.name] = cell
-    return ContactDetails(id=contact_id, custom_fields=custom, **reserved)
+
+    def __init__(self, header: Sequence[str], book: FieldBook) -> None:
+        self.reserved: list[tuple[int, str]] = []
+        self.custom: list[tuple[int, str, bool]] = []
+        """(column, field name, whether it is a Number field)."""
+        self.contact_id: int | None = None
+        self.alternates: int | None = None
+        for at, column in enumerate(header):
+            name = column.strip().lower()
+            if name in _EXPORT_RESERVED:
+                self.reserved.append((at, name))
+            elif name == "contact_id":
+                self.contact_id = at
+            elif name == "alternate_emails":
+                self.alternates = at
+            elif name not in _EXPORT_SKIPPED and name not in ("created_at", "updated_at"):
+                record = book.custom(name)
+                field = column if record is None else record.name
+                self.custom.append((at, field, record is not None and record.field_type is WireFieldType.NUMBER))
+        self.width = len(header)
+
+    def details(self, cells: Sequence[str]) -> ContactDetails:
+        """The contact record one row stands for, so that :func:`contact_from_wire` reads it as a search result."""
+        if len(cells) != self.width:
+            raise InvalidInput(f"an export row has {len(cells)} cells, its header {self.width}", field="row")
+        reserved: dict[str, Any] = {name: cells[at] for at, name in self.reserved if cells[at]}  # "" is the default
+        custom = {
+            name: (_export_number(cells[at]) if number else cells[at]) for at, name, number in self.custom if cells[at]
+        }
+        if self.alternates is not None and cells[self.alternates]:
+            reserved["alternate_emails"] = _alternates(cells[self.alternates])
+        contact_id = cells[self.contact_id] if self.contact_id is not None else ""
+        return ContactDetails(id=contact_id, custom_fields=custom, **reserved)
+
+
+def details_from_export(row: Mapping[str, str], book: FieldBook) -> ContactDetails:
+    """The contact record of one export row given as {column: cell} (see :class:`ExportColumns`)."""
+    return ExportColumns(list(row), book).details(list(row.values()))
 
 
 def member_from_wire(contact: Contact, unsubscribed_at: datetime | None) -> ListMember:
