@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import quote
 
 from contactsync.errors import InvalidInput, NotFound
@@ -28,7 +28,6 @@ log = logging.getLogger("contactsync.providers.mailjet")
 PAGE = 1000
 """reference §9a: ``Limit`` is at most 1000 (sent explicitly: ``Limit=0`` ignored the offset, node #68)."""
 
-T = TypeVar("T")
 Joined = tuple[wire.MjListRecipient, wire.MjStoredContact, wire.MjContactData | None]
 
 
@@ -42,9 +41,9 @@ def pages(transport: Transport, path: str, params: Mapping[str, Any] | None = No
     return offset_pages(fetch, PAGE, provider="mailjet")
 
 
-def lockstep(*streams: Iterator[T]) -> Iterator[tuple[T | None, ...]]:
+def lockstep(*streams: Iterator[Any]) -> Iterator[tuple[Any, ...]]:
     """The next item of every stream at once, None for a stream that has ended, until all have."""
-    alive: list[Iterator[T] | None] = list(streams)
+    alive: list[Iterator[Any] | None] = list(streams)
     while True:
         row = tuple(None if stream is None else next(stream, None) for stream in alive)
         alive = [None if item is None else stream for stream, item in zip(alive, row, strict=True)]
