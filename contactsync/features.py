@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from contactsync.events.formats import FORMATS
-from contactsync.model import FieldType, SubscriptionAction
+from contactsync.model import EventType, FieldType, SubscriptionAction
 from contactsync.provider import Provider
 
 __all__ = ["feature_matrix"]
@@ -64,4 +64,29 @@ def feature_matrix(classes: Sequence[type[Provider]]) -> list[list[str]]:
         ["longest text (characters)"]
         + [f"{cls.capabilities.max_text:,}" if cls.capabilities.max_text else "not documented" for cls in classes]
     )
+    rows.extend(_readback_rows(classes))
+    return rows
+
+
+def _listed(items: list[str]) -> str:
+    return ", ".join(items) or "none"
+
+
+def _readback_rows(classes: Sequence[type[Provider]]) -> list[list[str]]:
+    """The read-back rows: ``members()``, its dates, what ``events_since`` finds, deletes."""
+    rows = [["``members()``"] + [_yes_no(cls.capabilities.reads_members) for cls in classes]]
+    rows.append(
+        ["``members()`` dates"]
+        + [
+            _listed([d for d in ("subscribed_at", "unsubscribed_at") if d in cls.capabilities.member_dates])
+            for cls in classes
+        ]
+    )
+    rows.append(
+        ["``events_since()`` finds"]
+        + [_listed([t.value for t in EventType if t in cls.capabilities.event_types]) for cls in classes]
+    )
+    rows.append(["events of one list"] + [_yes_no(cls.capabilities.events_by_list) for cls in classes])
+    for what in ("contacts", "lists"):
+        rows.append([f"delete {what}"] + [_yes_no(what in cls.capabilities.deletes) for cls in classes])
     return rows

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 from urllib.parse import SplitResult, quote, urlsplit, urlunsplit
 
+import orjson
 import requests
 from requests.auth import AuthBase
 from typing_extensions import Self
@@ -347,7 +348,9 @@ class Transport:
 
         Every error is raised outside the handler of the error that caused it, so that no
         exception the library raises holds the prepared request (and its Authorization
-        header) in its ``__context__``.
+        header) in its ``__context__``. The body is read before this returns (by ``timeout``,
+        however slowly it comes), unless ``stream=True`` leaves it to the caller to read as it
+        comes, each read bounded by ``timeout``: for downloads too large to hold.
         """
         method = method.upper()
         url = self.url(path_or_url)
@@ -387,14 +390,16 @@ class Transport:
     def _attempt(
         self, method: str, url: str, own: bool, deadline: float, kwargs: dict[str, Any]
     ) -> requests.Response | requests.RequestException:
-        """One try: the response with its body read, or the error that stopped it (returned, not raised)."""
+        """One try: the response with its body read (unless streamed), or the error that stopped it (returned)."""
         options = dict(kwargs)
+        streamed = bool(options.pop("stream", False))
         remaining = max(deadline - time.monotonic(), 0.001)
         limit = min(self.timeout, remaining)
         options.setdefault("timeout", limit)
         try:
             response = self._session.request(method, url, auth=self._auth if own else None, stream=True, **options)
-            self._read_body(response, time.monotonic() + limit)
+            if not streamed or response.status_code >= 400:
+                self._read_body(response, time.monotonic() + limit)
         except requests.RequestException as exc:
             return exc
         return response
@@ -478,6 +483,10 @@ class Transport:
         response = self.request(method, path_or_url, **kwargs)
         if not response.content:
             return None
+        try:  # orjson first: a list read is thousands of records a page, and it decodes them in a third of the time
+            return orjson.loads(response.content)
+        except orjson.JSONDecodeError:
+            pass  # not UTF-8, or an integer beyond 64 bits: the standard decoder decides
         try:
             return response.json()
         except ValueError:

@@ -35,6 +35,7 @@ from contactsync.model import (
     Contact,
     ContactEvent,
     ContactList,
+    EventType,
     FieldDefinition,
     FieldType,
     ImportJob,
@@ -85,6 +86,16 @@ class Capabilities:
     ``date``, so a ``datetime`` at exactly that instant is refused (it would read back as a date)."""
     max_text: int | None = None
     """The longest text value a property holds, in characters (None: no limit the provider documents)."""
+    reads_members: bool = False
+    """Whether :meth:`Provider.members` streams a list's members."""
+    member_dates: frozenset[str] = frozenset()
+    """Which of ``subscribed_at`` and ``unsubscribed_at`` :meth:`Provider.members` fills in (where known)."""
+    event_types: frozenset[EventType] = frozenset()
+    """The event types :meth:`Provider.events_since` can find by time."""
+    events_by_list: bool = False
+    """Whether :meth:`Provider.events_since` finds events of one list (``list_id=``) besides account-wide ones."""
+    deletes: frozenset[str] = frozenset()
+    """Deletable: ``"contacts"`` (:meth:`Provider.delete_contacts`), ``"lists"`` (:meth:`Provider.delete_list`)."""
 
 
 @attrs.frozen
@@ -328,11 +339,19 @@ class Provider(abc.ABC):
         raise self._unsupported("managing subscriptions")
 
     def members(self, list_id: str) -> Iterator[ListMember]:
-        """Every member of a list, with its data and its standing on the list, page by page."""
+        """Every member of a list, with its data and its standing on the list, streamed page by page.
+
+        An unknown list raises :class:`~contactsync.errors.NotFound`. What ``subscribed``
+        means, the order and which dates are known differ by provider: see each provider's
+        page and :doc:`/readback`.
+        """
         raise self._unsupported("reading a list's members")
 
     def fetch_events(self, since: datetime, list_id: str | None) -> Iterator[ContactEvent]:
-        """The contact events recorded since ``since`` (an aware UTC datetime), of one list or all."""
+        """The contact events recorded at or after ``since`` (aware, UTC, whole seconds), of one list or all.
+
+        With ``list_id``: that list's events and the account-wide ones (whose ``list_id`` is None).
+        """
         raise self._unsupported("reading contact events")
 
     def erase_contacts(self, emails: Sequence[str]) -> None:
@@ -350,10 +369,16 @@ class Provider(abc.ABC):
         return list(self.iter_lists())
 
     def events_since(self, when: datetime, list_id: str | None = None) -> Iterator[ContactEvent]:
-        """Unsubscribes, resubscribes, bounces, complaints and blocks since ``when`` (timezone-aware)."""
+        """Unsubscribes, resubscribes, bounces, complaints and blocks since ``when`` (timezone-aware).
+
+        ``when`` is taken in UTC to the whole second: providers record whole seconds, so an
+        event in the second of ``when`` is reported. With ``list_id``, the events of that list
+        and the account-wide ones (``list_id`` None on the event). Which types a provider can
+        find is ``capabilities.event_types``; see :doc:`/readback` for each provider's order.
+        """
         if not isinstance(when, datetime) or when.utcoffset() is None:
             raise InvalidInput("events_since takes a timezone-aware datetime", field="when")
-        return self.fetch_events(when.astimezone(timezone.utc), list_id)
+        return self.fetch_events(when.astimezone(timezone.utc).replace(microsecond=0), list_id)
 
     def delete_contacts(self, emails: Iterable[str]) -> None:
         """Erase these contacts from the account (every list included)."""

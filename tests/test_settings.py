@@ -79,7 +79,7 @@ def test_a_bad_value_is_a_configuration_error_naming_the_setting(
 def test_good_values_are_taken_as_given() -> None:
     client = _connect("sendgrid", timeout=5, concurrency=3.0, unsubscribe_groups={"7": 12}, global_unsubscribe=False)
     assert (client.transport.timeout, client.concurrency) == (5.0, 3)
-    assert client.unsubscribe_groups == {"7": 12}  # type: ignore[attr-defined]
+    assert client.list_groups == {"7": 12}  # type: ignore[attr-defined]
 
 
 @given(st.one_of(st.floats(), st.integers(-(10**6), 10**6), st.text(max_size=5), st.booleans(), st.none()))

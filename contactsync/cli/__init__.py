@@ -11,7 +11,17 @@ One module per command group; importing this package registers every command on
 
 from __future__ import annotations
 
-from contactsync.cli import account, demo, imports, providers, sandbox, webhooks  # noqa: F401 - registers the commands
+from contactsync.cli import (  # noqa: F401 - registers the commands
+    account,
+    demo,
+    events,
+    export,
+    imports,
+    migrate,
+    providers,
+    sandbox,
+    webhooks,
+)
 from contactsync.cli.app import (
     EXIT_FAILED,
     EXIT_INPUT,

@@ -2,5 +2,15 @@
 
 from contactsync.sandbox.emulator import Emulator, MalformedRequest, json_response
 from contactsync.sandbox.server import EMULATORS, RecordedRequest, Sandbox
+from contactsync.sandbox.simulation import SIMULATED_EVENTS, SimulatedEvent
 
-__all__ = ["EMULATORS", "Emulator", "MalformedRequest", "RecordedRequest", "Sandbox", "json_response"]
+__all__ = [
+    "EMULATORS",
+    "SIMULATED_EVENTS",
+    "Emulator",
+    "MalformedRequest",
+    "RecordedRequest",
+    "Sandbox",
+    "SimulatedEvent",
+    "json_response",
+]

@@ -14,6 +14,7 @@ import base64
 import binascii
 import csv
 import io
+import itertools
 import math
 import re
 import uuid
@@ -25,6 +26,7 @@ from werkzeug.routing import Rule
 from werkzeug.wrappers import Request, Response
 
 from contactsync.sandbox.emulator import Emulator, json_response
+from contactsync.sandbox.simulation import SimulatedEvent
 
 __all__ = ["DotmailerEmulator"]
 
@@ -72,6 +74,13 @@ DEFAULT_FIELDS = {
     "LASTSUBSCRIBED": "Date",
 }
 NOT_PROCESSED = "Import is not processed yet or completed with error. ERROR_IMPORT_REPORT_NOT_FOUND"
+SIMULATED_STATUS = {
+    "unsubscribe": "Unsubscribed",
+    "bounce": "HardBounced",
+    "spam": "IspComplained",
+    "block": "MailBlocked",
+}
+"""The account-level status a recipient's action leaves (reference §4 ApiContactStatuses)."""
 
 
 def _now() -> str:
@@ -153,6 +162,16 @@ class DotmailerEmulator(Emulator):
             ),
             Rule("/v2/data-fields", methods=get, endpoint="list_fields"),
             Rule("/v2/data-fields", methods=post, endpoint="create_field"),
+            Rule("/v2/address-books/<int:book>/contacts", methods=get, endpoint="book_contacts"),
+            Rule(
+                "/v2/address-books/<int:book>/contacts/unsubscribed-since/<date>",
+                methods=get,
+                endpoint="book_unsubscribed_since",
+            ),
+            Rule("/v2/contacts/unsubscribed-since/<date>", methods=get, endpoint="unsubscribed_since"),
+            Rule("/v2/contacts/suppressed-since/<date>", methods=get, endpoint="suppressed_since"),
+            Rule("/v2/contacts/<int:contact_id>", methods=["DELETE"], endpoint="delete_contact"),
+            Rule("/v2/address-books/<int:book>", methods=["DELETE"], endpoint="delete_book"),
         ]
 
     def initial_state(self) -> dict[str, Any]:
@@ -165,6 +184,7 @@ class DotmailerEmulator(Emulator):
                 for name, kind in DEFAULT_FIELDS.items()
             },
             "imports": {},
+            "suppressed": {},
             "forced": [],
             "next_contact": 1,
             "next_book": 1,
@@ -185,7 +205,17 @@ class DotmailerEmulator(Emulator):
     def set_status(self, email: str, status: str) -> None:
         """Give a contact an account-level status (``HardBounced``, ``Unsubscribed``...)."""
         with self.lock:
-            self._contact_for(email.lower())["status"] = status
+            self._set_status(self._contact_for(email.lower()), status)
+
+    def _set_status(self, contact: dict[str, Any], status: str) -> None:
+        """An account-level status; anything but ``Subscribed`` is a suppression, listed with its time
+        by ``suppressed-since`` (reference §10)."""
+        contact["status"] = status
+        suppressed = self.state.setdefault("suppressed", {})
+        if status == "Subscribed":
+            suppressed.pop(contact["email"], None)
+        else:
+            suppressed[contact["email"]] = {"dateRemoved": _now() + "Z", "reason": status}
 
     def contacts(self, list_id: str | None = None) -> list[dict[str, Any]]:
         """Stored contacts (all, or one address book's members) as plain dicts."""
@@ -404,7 +434,7 @@ class DotmailerEmulator(Emulator):
         if not EMAIL.fullmatch(email):
             return self.error(400, "The contact is not valid. ERROR_CONTACT_INVALID")
         contact = self._contact_for(email)
-        contact["status"] = "Unsubscribed"
+        self._set_status(contact, "Unsubscribed")
         for book in self.state["books"].values():
             book["members"].pop(email, None)
         return self._suppression(contact)
@@ -418,7 +448,7 @@ class DotmailerEmulator(Emulator):
         contact = self._contact_for(email)
         if contact["status"] in CANNOT_RESUBSCRIBE:
             return json_response({"contact": self._contact_json(contact), "status": "ContactCannotBeUnsuppressed"})
-        contact["status"] = "Subscribed"
+        self._set_status(contact, "Subscribed")
         if book is not None:
             book["unsubscribed"].pop(email, None)
             book["members"][email] = True
@@ -625,6 +655,145 @@ class DotmailerEmulator(Emulator):
         body = b"\xef\xbb\xbf" + out.getvalue().encode("utf-8")  # reference §3 (S5 strips a BOM)
         return Response(body, content_type="application/octet-stream")
 
+    # -- reading back, by page and by time (reference §9, §10) ---------------------------------
+
+    def _paging(self, request: Request) -> tuple[int, int] | Response:
+        try:
+            select = int(request.args.get("select", "1000"))
+            skip = int(request.args.get("skip", "0"))
+        except ValueError:
+            return self.error(400, "select and skip must be numbers")
+        if not 1 <= select <= 1000 or skip < 0:
+            return self.error(400, "select must be between 1 and 1000")
+        return select, skip
+
+    def book_contacts(self, request: Request, book: int) -> Response:
+        """``GET /v2/address-books/{id}/contacts``: members in the order they joined, ``dataFields`` null unless
+        ``withFullData=true`` (reference §9); a contact unsubscribed from the book is not listed (UNCONFIRMED)."""
+        found = self._book(book)
+        if found is None:
+            return self.error(404, "Error: ERROR_ADDRESSBOOK_NOT_FOUND")
+        paging = self._paging(request)
+        if isinstance(paging, Response):
+            return paging
+        select, skip = paging
+        full = request.args.get("withFullData", "false").lower() == "true"
+        emails = itertools.islice(found["members"], skip, skip + select)
+        contacts = self.state["contacts"]
+        return json_response([self._contact_json(contacts[email], full=full) for email in emails])
+
+    def _since(self, date: str) -> datetime | Response:
+        """The ``{date}`` path segment: ISO 8601, read as UTC without an offset (reference §9: UNCONFIRMED)."""
+        try:
+            moment = datetime.fromisoformat(date.strip().replace("Z", "+00:00"))
+        except ValueError:
+            return self.error(400, f"The date {date!r} is not valid. ERROR_PARAMETER_INVALID")
+        return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment
+
+    def _suppressions(self, request: Request, date: str, entries: list[tuple[str, str, str]]) -> Response:
+        """``ApiContactSuppression`` records of (email, dateRemoved, reason) removed at or after ``date``, paged."""
+        since = self._since(date)
+        if isinstance(since, Response):
+            return since
+        paging = self._paging(request)
+        if isinstance(paging, Response):
+            return paging
+        select, skip = paging
+        found = [e for e in entries if _instant(e[1]) >= since]
+        contacts = self.state["contacts"]
+        page = []
+        for email, removed, reason in found[skip : skip + select]:
+            contact = contacts.get(email) or {"id": 0, "email": email, "optInType": "Unknown", "emailType": "Html"}
+            record = {k: contact.get(k) for k in ("id", "email", "optInType", "emailType", "status")}
+            page.append({"suppressedContact": {**record, "dataFields": None}, "dateRemoved": removed, "reason": reason})
+        return json_response(page)
+
+    def book_unsubscribed_since(self, request: Request, book: int, date: str) -> Response:
+        """The book's own unsubscribes since ``date`` (reference §10), oldest first."""
+        found = self._book(book)
+        if found is None:
+            return self.error(404, "Error: ERROR_ADDRESSBOOK_NOT_FOUND")
+        entries = [(email, _stamp(at), "Unsubscribed") for email, at in found["unsubscribed"].items()]
+        return self._suppressions(request, date, entries)
+
+    def _account_suppressions(self) -> list[tuple[str, str, str]]:
+        return [(email, e["dateRemoved"], e["reason"]) for email, e in self.state.setdefault("suppressed", {}).items()]
+
+    def unsubscribed_since(self, request: Request, date: str) -> Response:
+        """Account-level unsubscribes since ``date`` (reference §10: only ``Unsubscribed`` is shown there)."""
+        entries = [e for e in self._account_suppressions() if e[2] == "Unsubscribed"]
+        return self._suppressions(request, date, entries)
+
+    def suppressed_since(self, request: Request, date: str) -> Response:
+        """Account-level suppressions of every reason since ``date`` (reference §10)."""
+        return self._suppressions(request, date, self._account_suppressions())
+
+    # -- deleting (reference §11) ----------------------------------------------------------
+
+    def delete_contact(self, request: Request, contact_id: int) -> Response:
+        """``DELETE /v2/contacts/{id}``: 204; the contact leaves every book, and its suppression goes with it
+        (UNCONFIRMED, §11)."""
+        email = self.state["ids"].pop(str(contact_id), None)
+        if email is None:
+            return self.error(404, "Error: ERROR_CONTACT_NOT_FOUND")
+        del self.state["contacts"][email]
+        self.state.setdefault("suppressed", {}).pop(email, None)
+        for book in self.state["books"].values():
+            book["members"].pop(email, None)
+            book["unsubscribed"].pop(email, None)
+        return Response(status=204)
+
+    def delete_book(self, request: Request, book: int) -> Response:
+        """``DELETE /v2/address-books/{id}``: 200 with an empty octet-stream body (S1; S2 says 204), contacts kept."""
+        if self.state["books"].pop(str(book), None) is None:
+            return self.error(404, "Error: ERROR_ADDRESSBOOK_NOT_FOUND")
+        return Response(b"", status=200, content_type="application/octet-stream")
+
+    # -- recipients acting (Sandbox.simulate) ------------------------------------------------
+
+    def simulate(self, email: str, event: str, list_id: str | None) -> SimulatedEvent:
+        """What dotdigital records when a recipient acts; the records are its ``ApiContactSuppression``s (it has
+        no email webhooks, reference §12).
+
+        ``unsubscribe`` with ``list_id`` is the book's own unsubscribe (the contact leaves the book);
+        without it, and ``bounce``, ``spam``, ``block``, an account-level status (``Unsubscribed``,
+        ``HardBounced``, ``IspComplained``, ``MailBlocked``) that ``suppressed-since`` lists; an
+        account unsubscribe also takes the contact out of every book. ``resubscribe`` undoes either.
+        """
+        contact = self.state["contacts"].get(email)
+        if contact is None:
+            raise ValueError(f"the dotmailer sandbox has no contact {email}")
+        book = None if list_id is None else self.state["books"].get(str(list_id))
+        if list_id is not None and book is None:
+            raise ValueError(f"the dotmailer sandbox has no address book {list_id}")
+        records: list[dict[str, Any]] = []
+        if event == "resubscribe":
+            if book is not None:
+                book["unsubscribed"].pop(email, None)
+                book["members"][email] = True
+            else:
+                self._set_status(contact, "Subscribed")
+        elif event == "unsubscribe" and book is not None:
+            book["members"].pop(email, None)
+            book["unsubscribed"][email] = _now()
+            records.append({**self._suppression_record(contact), "dateRemoved": _now() + "Z"})
+        else:
+            self._set_status(contact, SIMULATED_STATUS[event])
+            if event == "unsubscribe":
+                for each in self.state["books"].values():
+                    each["members"].pop(email, None)
+            records.append({**self._suppression_record(contact), "reason": SIMULATED_STATUS[event]})
+        return SimulatedEvent(
+            self.name, event, email, list_id, datetime.now(timezone.utc).replace(microsecond=0), tuple(records)
+        )
+
+    def _suppression_record(self, contact: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "suppressedContact": self._contact_json(contact, full=False),
+            "dateRemoved": _now() + "Z",
+            "reason": "Unsubscribed",
+        }
+
 
 def _running(job: dict[str, Any]) -> bool:
     """Whether an import still counts against the active limit: its rows are not all applied yet.
@@ -635,3 +804,14 @@ def _running(job: dict[str, Any]) -> bool:
     return job["status"] == "NotFinished" and (
         job["rows"] is not None or (job["final"] == "Finished" and job["report"] is None)
     )
+
+
+def _stamp(naive: str) -> str:
+    """A stored UTC time (``YYYY-MM-DDTHH:MM:SS``) as ``dateRemoved`` writes it (reference §10: with ``Z``)."""
+    return naive if naive.endswith("Z") else naive + "Z"
+
+
+def _instant(text: str) -> datetime:
+    """A ``dateRemoved`` as an aware datetime."""
+    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment

@@ -17,6 +17,8 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
+from contactsync.sandbox.simulation import SimulatedEvent
+
 __all__ = ["MAX_BODY_BYTES", "Emulator", "MalformedRequest", "json_response"]
 
 log = logging.getLogger("contactsync.sandbox")
@@ -113,6 +115,12 @@ class Emulator(abc.ABC):
         Part of the contract for test assertions; an emulator that stores no contacts keeps this default.
         """
         raise NotImplementedError(f"the {self.name} emulator does not expose its stored contacts")
+
+    def simulate(self, email: str, event: str, list_id: str | None) -> SimulatedEvent:
+        """Record a recipient's ``event`` (one of :data:`~contactsync.sandbox.simulation.SIMULATED_EVENTS`) as the
+        provider would, under ``self.lock``; ``email`` is lower-cased. Raises ValueError for an unknown list or
+        contact. Called by :meth:`Sandbox.simulate <contactsync.sandbox.Sandbox.simulate>`."""
+        raise NotImplementedError(f"the {self.name} emulator simulates no recipient events")
 
     def fail_next_jobs(self, count: int = 1) -> None:
         """Make the next ``count`` import jobs end in the provider's own failure status, applying nothing."""

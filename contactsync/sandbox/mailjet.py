@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import csv
+import hashlib
 import io
 import json
 import re
@@ -21,6 +22,8 @@ from werkzeug.routing import Rule
 from werkzeug.wrappers import Request, Response
 
 from contactsync.sandbox.emulator import Emulator, MalformedRequest, json_response
+from contactsync.sandbox.paging import Views
+from contactsync.sandbox.simulation import SimulatedEvent
 
 __all__ = ["MailjetEmulator"]
 
@@ -42,6 +45,9 @@ MAX_CONTACTS_PER_REQUEST = 10_000
 _ACTION_SEGMENTS = frozenset({"managemanycontacts", "managecontactslists", "getcontactslists", "managecontact"})
 # What this stand-in accepts as an address; Mailjet's rule is unpublished, so a conservative ASCII one.
 _EMAIL = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)+")
+ANONYMISED_DOMAIN = "@domain.invalid"
+"""reference §11 (DOC-DEL): a GDPR-deleted contact keeps its ID with an address ``\\x<40 hex>@domain.invalid``."""
+_FILTER_TRUE = ("true", "1")
 _AUTH_FAILURE = (
     "API key authentication/authorization failure. "
     "You may be unauthorized to access the API or your API key may be expired."
@@ -119,6 +125,12 @@ def _typed(value: Any, datatype: str, fmt: str | None = None, offset: int = 0) -
     return stored is not None, stored
 
 
+def _arg(request: Request, name: str) -> str | None:
+    """A query parameter, its name matched case-insensitively (reference §9a: ``limit`` works as ``Limit``)."""
+    wanted = name.lower()
+    return next((value for key, value in request.args.items() if key.lower() == wanted), None)
+
+
 def _text_value(value: Any) -> str:
     """How /contactdata shows a stored value: as text."""
     if isinstance(value, bool):
@@ -174,9 +186,20 @@ class MailjetEmulator(Emulator):
             ("/v3/DATA/batchjob/<ref>/csverror/text:csv", "csv_errors", ["GET"]),
             ("/v3/DATA/batchjob/<ref>/jsonerror/application:json/last", "json_errors", ["GET"]),
             ("/v4/contacts/<ref>", "gdpr_delete", ["DELETE"]),
+            (f"{rest}/contactdata", "list_data", ["GET"]),
         ]
         # Paths are matched lower-cased (see handle).
         return [Rule(path.lower(), endpoint=endpoint, methods=methods) for path, endpoint, methods in routes]
+
+    def __init__(self) -> None:
+        self.views = Views()
+        """The ordered key lists of the paged GETs (reference §9: a list read is many pages)."""
+        super().__init__()
+
+    def load(self, text: str) -> None:
+        with self.lock:
+            super().load(text)
+            self.views.changed()
 
     def initial_state(self) -> dict[str, Any]:
         return {
@@ -227,6 +250,8 @@ class MailjetEmulator(Emulator):
         with self.lock:
             found = []
             for contact in self.state["contacts"].values():
+                if contact["Email"].endswith(ANONYMISED_DOMAIN):
+                    continue  # GDPR-deleted: anonymised until purged
                 entry = {key: contact[key] for key in ("ID", "Email", "Name", "IsExcludedFromCampaigns")}
                 entry["Properties"] = dict(contact["Properties"])
                 if list_id is not None:
@@ -248,12 +273,18 @@ class MailjetEmulator(Emulator):
     def _envelope(items: list[Any], status: int = 200) -> Response:
         return json_response({"Count": len(items), "Data": items, "Total": len(items)}, status)
 
-    def _page(self, request: Request, items: list[Any]) -> Response:
-        """One page: ``Limit`` default 10, max 1000, 0 meaning the maximum; ``Offset`` (reference §7)."""
-        limit = _as_int(request.args.get("Limit", request.args.get("limit", "10")))
-        offset = _as_int(request.args.get("Offset", request.args.get("offset", "0"))) or 0
+    def _page(self, request: Request, items: list[Any], render: Any = None) -> Response:
+        """One page: ``Limit`` default 10, max 1000, 0 the maximum; ``Offset``; ``countOnly`` (reference §7, §9a).
+
+        ``render`` makes the records of the page's items when ``items`` are keys.
+        """
+        if _arg(request, "countOnly") in _FILTER_TRUE:
+            return json_response({"Count": len(items), "Data": [], "Total": len(items)})
+        limit = _as_int(_arg(request, "Limit") or "10")
+        offset = _as_int(_arg(request, "Offset") or "0") or 0
         limit = 1000 if limit is None or limit <= 0 or limit > 1000 else limit
-        return self._envelope(items[offset : offset + limit])
+        page = items[offset : offset + limit]
+        return self._envelope(page if render is None else [render(item) for item in page])
 
     def _body(self, request: Request, resource: str, allowed: frozenset[str]) -> dict[str, Any] | Response:
         """The JSON body, or Mailjet's 400 for bad JSON or a key the resource does not have (reference §7)."""
@@ -313,6 +344,7 @@ class MailjetEmulator(Emulator):
             }
             self.state["contacts"][key] = contact
             self.state["contact_ids"][str(contact["ID"])] = key
+            self.views.changed()
         if isinstance(name, str):
             contact["Name"] = name
         if excluded is not None:
@@ -326,9 +358,11 @@ class MailjetEmulator(Emulator):
         member = self.state["recipients"].get(key)
         now = _now()
         if action == "remove":
-            self.state["recipients"].pop(key, None)
+            if self.state["recipients"].pop(key, None) is not None:
+                self.views.changed()
             return
         if member is None:
+            self.views.changed()
             member = {
                 "ID": self._next("recipient"),
                 "ContactID": contact["ID"],
@@ -671,14 +705,47 @@ class MailjetEmulator(Emulator):
 
     @staticmethod
     def _contact_record(contact: dict[str, Any]) -> dict[str, Any]:
-        return {key: value for key, value in contact.items() if key != "Properties"}
+        # reference §6: these fields are on every /contact record; "" until set.
+        defaults = {"IsSpamComplaining": False, "UnsubscribedAt": "", "UnsubscribedBy": ""}
+        return {**defaults, **{key: value for key, value in contact.items() if key != "Properties"}}
+
+    def _contact_ids(self, list_ref: str | None) -> list[str]:
+        """The ids of the contacts of a list (every contact when None), in ID order: the view paged GETs share."""
+
+        def build() -> list[str]:
+            if list_ref is None:
+                ids = [contact["ID"] for contact in self.state["contacts"].values()]
+            else:
+                ids = [m["ContactID"] for m in self.state["recipients"].values() if str(m["ListID"]) == list_ref]
+            return [str(number) for number in sorted(ids)]
+
+        return self.views.get(("contacts", list_ref), build)
+
+    def _listed_contacts(self, request: Request) -> list[str]:
+        """The contact ids a ``/contact`` or ``/contactdata`` GET lists (filters of reference §9b, §9d)."""
+        ids = self._contact_ids(_arg(request, "ContactsList"))
+        email = _arg(request, "ContactEmail")
+        if email is not None:
+            contact = self._contact(email)
+            ids = [i for i in ids if contact is not None and str(contact["ID"]) == i]
+        excluded = _arg(request, "IsExcludedFromCampaigns")
+        if excluded is not None:
+            wanted = excluded.lower() in _FILTER_TRUE
+            ids = [i for i in ids if self._by_id(i)["IsExcludedFromCampaigns"] == wanted]
+        return ids
+
+    def _by_id(self, contact_id: str) -> dict[str, Any]:
+        found: dict[str, Any] = self.state["contacts"][self.state["contact_ids"][contact_id]]
+        return found
 
     def list_contacts(self, request: Request) -> Response:
-        contacts = list(self.state["contacts"].values())
-        list_ref = request.args.get("ContactsList")
-        if list_ref is not None:
-            contacts = [c for c in contacts if f"{c['ID']}:{list_ref}" in self.state["recipients"]]
-        return self._page(request, [self._contact_record(c) for c in contacts])
+        ids = self._listed_contacts(request)
+        return self._page(request, ids, lambda i: self._contact_record(self._by_id(i)))
+
+    def list_data(self, request: Request) -> Response:
+        """``GET /contactdata?ContactsList=``: one record per contact, ``Data`` as Name/Value pairs (reference §9d)."""
+        ids = self._listed_contacts(request)
+        return self._page(request, ids, lambda i: self._data_record(self._by_id(i)))
 
     def create_contact(self, request: Request) -> Response:
         body = self._body(request, "TContact", frozenset({"Email", "Name", "IsExcludedFromCampaigns"}))
@@ -713,14 +780,17 @@ class MailjetEmulator(Emulator):
         return self._envelope([self._contact_record(contact)])
 
     def gdpr_delete(self, request: Request, ref: str) -> Response:
-        """``DELETE /v4/contacts/{id}``: the contact and its memberships go (reference §6, DOC-DEL)."""
+        """``DELETE /v4/contacts/{id}``: the contact is anonymised at once, keeping its ID, until it is purged
+        (reference §11, DOC-DEL). Its address is free again; a second delete answers 404 (UNCONFIRMED, §11)."""
         contact = self._contact(ref)
-        if contact is None:
+        if contact is None or contact["Email"].endswith(ANONYMISED_DOMAIN):
             return self.error(404, "Object not found")
+        anonymised = "\\x" + hashlib.sha1(contact["Email"].encode()).hexdigest() + ANONYMISED_DOMAIN
         del self.state["contacts"][contact["Email"]]
-        del self.state["contact_ids"][str(contact["ID"])]
-        for key in [k for k, m in self.state["recipients"].items() if m["ContactID"] == contact["ID"]]:
-            del self.state["recipients"][key]
+        contact.update(Email=anonymised, Name="Anonymized", Properties={}, UnsubscribedAt="", UnsubscribedBy="")
+        self.state["contacts"][anonymised] = contact
+        self.state["contact_ids"][str(contact["ID"])] = anonymised
+        self.views.changed()
         return json_response({}, 200)
 
     # -- /listrecipient ------------------------------------------------------------------------------------
@@ -728,20 +798,37 @@ class MailjetEmulator(Emulator):
     def _recipient(self, ref: str) -> tuple[str, dict[str, Any]] | None:
         return next(((k, m) for k, m in self.state["recipients"].items() if str(m["ID"]) == ref), None)
 
+    def _recipient_keys(self, list_ref: str | None) -> list[str]:
+        """The membership keys of a list (all when None), in membership ID order (the order rows were added)."""
+
+        def build() -> list[str]:
+            rows = self.state["recipients"].items()
+            return [key for key, m in rows if list_ref is None or str(m["ListID"]) == list_ref]
+
+        return self.views.get(("recipients", list_ref), build)
+
     def list_recipients(self, request: Request) -> Response:
-        members = list(self.state["recipients"].values())
-        args = request.args
-        if "ContactsList" in args:
-            members = [m for m in members if str(m["ListID"]) == args["ContactsList"]]
-        if "Contact" in args:
-            members = [m for m in members if str(m["ContactID"]) == args["Contact"]]
-        if "ContactEmail" in args:
-            contact = self._contact(args["ContactEmail"])
-            members = [m for m in members if contact is not None and m["ContactID"] == contact["ID"]]
-        if "Unsub" in args:
-            wanted = args["Unsub"].lower() in ("true", "1")
-            members = [m for m in members if m["IsUnsubscribed"] == wanted]
-        return self._page(request, [self._recipient_record(m) for m in members])
+        """``GET /listrecipient`` with the filters of reference §9c, in membership ID order (default UNCONFIRMED)."""
+        keys = self._recipient_keys(_arg(request, "ContactsList"))
+        recipients = self.state["recipients"]
+        contact_ref = _arg(request, "Contact")
+        email = _arg(request, "ContactEmail")
+        if email is not None:
+            contact = self._contact(email)
+            contact_ref = "" if contact is None else str(contact["ID"])
+        if contact_ref is not None:
+            keys = [k for k in keys if str(recipients[k]["ContactID"]) == contact_ref]
+        blocked = self.state.setdefault("blocked", {})
+        for name, test in (
+            ("Unsub", lambda m: m["IsUnsubscribed"]),
+            ("Active", lambda m: m["IsActive"]),
+            ("Blocked", lambda m: str(m["ContactID"]) in blocked),
+        ):
+            value = _arg(request, name)
+            if value is not None:
+                wanted = value.lower() in _FILTER_TRUE
+                keys = [k for k in keys if bool(test(recipients[k])) == wanted]
+        return self._page(request, keys, lambda k: self._recipient_record(recipients[k]))
 
     def create_recipient(self, request: Request) -> Response:
         fields = frozenset({"ContactID", "ContactAlt", "ListID", "ListAlt", "IsUnsubscribed", "IsActive"})
@@ -783,6 +870,7 @@ class MailjetEmulator(Emulator):
         if found is None:
             return self.error(404, "Object not found")
         del self.state["recipients"][found[0]]
+        self.views.changed()
         return Response(status=204)
 
     # -- /contactmetadata and /contactdata -------------------------------------------------------------
@@ -1073,3 +1161,71 @@ class MailjetEmulator(Emulator):
             writer.writerow(job["Header"])
         writer.writerows(job["ErrorRows"])
         return Response(out.getvalue(), status=200, content_type="text/csv")
+
+    # -- recipients acting (Sandbox.simulate) ----------------------------------------------------------
+
+    def simulate(self, email: str, event: str, list_id: str | None) -> SimulatedEvent:
+        """What Mailjet records when a recipient acts, and the Event API objects it would push (reference §12c).
+
+        ``unsubscribe`` marks the membership of ``list_id`` unsubscribed (every list of the contact without
+        it, as the unsubscribe-from-all page does, stamping the contact's ``UnsubscribedAt``);
+        ``resubscribe`` clears it (Mailjet sends no event for that); ``bounce`` and ``block`` mark the
+        contact blocked (the listrecipient ``Blocked`` filter), ``spam`` sets ``IsSpamComplaining``.
+        """
+        contact = self._contact(email)
+        if contact is None:
+            raise ValueError(f"the Mailjet sandbox has no contact {email}")
+        target = None if list_id is None else self._list(list_id)
+        if list_id is not None and target is None:
+            raise ValueError(f"the Mailjet sandbox has no list {list_id}")
+        now = _now()
+        stamp = int(datetime.now(timezone.utc).timestamp())
+        base = {
+            "time": stamp,
+            "email": contact["Email"],
+            "mj_campaign_id": 0,
+            "mj_contact_id": contact["ID"],
+            "customcampaign": "",
+            "MessageID": 0,
+            "Message_GUID": "",
+            "CustomID": "",
+            "Payload": "",
+        }
+        records: list[dict[str, Any]] = []
+        if event in ("unsubscribe", "resubscribe"):
+            members = [
+                m
+                for m in self.state["recipients"].values()
+                if m["ContactID"] == contact["ID"]
+                and self._list(str(m["ListID"])) is not None
+                and (target is None or m["ListID"] == target["ID"])
+            ]
+            for member in members:
+                if event == "unsubscribe":
+                    member.update(IsUnsubscribed=True, UnsubscribedAt=now)
+                    agent = {"ip": "127.0.0.1", "geo": "", "agent": "contactsync sandbox"}
+                    records.append({"event": "unsub", **base, "mj_list_id": member["ListID"], **agent})
+                else:
+                    member.update(IsUnsubscribed=False, UnsubscribedAt="", SubscribedAt=now)
+            if target is None:
+                contact.update(UnsubscribedAt=now if event == "unsubscribe" else "", UnsubscribedBy="")
+        elif event == "spam":
+            contact["IsSpamComplaining"] = True
+            records.append({"event": "spam", **base, "source": "JMRPP"})
+        else:
+            self.state.setdefault("blocked", {})[str(contact["ID"])] = now
+            if event == "bounce":
+                reason = {"error_related_to": "recipient", "error": "user unknown"}
+                smtp = "550 5.1.1 The email account that you tried to reach does not exist"
+                flags = {"blocked": True, "hard_bounce": True}
+                records.append({"event": "bounce", **base, **flags, **reason, "comment": smtp})
+            else:
+                records.append({"event": "blocked", **base, "error_related_to": "recipient", "error": "blacklisted"})
+        return SimulatedEvent(
+            provider=self.name,
+            event=event,
+            email=contact["Email"],
+            list_id=list_id,
+            at=datetime.now(timezone.utc).replace(microsecond=0),
+            records=tuple(records),
+        )

@@ -14,20 +14,23 @@ third, and the second applies the job itself if the background has not yet.
 
 from __future__ import annotations
 
+import base64
 import csv
 import gzip
 import hashlib
 import io
+import json
 import re
 import uuid
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any, ClassVar
 
 from werkzeug.routing import Rule
 from werkzeug.wrappers import Request, Response
 
 from contactsync.sandbox.emulator import Emulator, json_response
+from contactsync.sandbox.simulation import SimulatedEvent
 
 __all__ = ["SendGridEmulator"]
 
@@ -42,6 +45,36 @@ JOB_STEP_ROWS = 1_000
 """Rows a background job applies per step; requests are answered between steps."""
 MAX_TEXT_BYTES = 32_766  # reference/sendgrid.md §4 (DOCS custom-fields.md)
 SEARCH_LIMIT = 100
+SUPPRESSION_PAGE = 500
+"""reference/sendgrid.md §12d: ``limit`` is at most 500 on the /v3/suppression lists (default unstated: 500 here)."""
+EXPORT_HOURS = 72
+"""How long an export's files are kept (reference §9: ``expires_at``; the retention is UNCONFIRMED)."""
+EXPORT_COLUMNS = (
+    "email",
+    "first_name",
+    "last_name",
+    "address_line_1",
+    "address_line_2",
+    "city",
+    "state_province_region",
+    "postal_code",
+    "country",
+    "alternate_emails",
+    "phone_number",
+    "whatsapp",
+    "line",
+    "facebook",
+    "unique_name",
+    "created_at",
+    "updated_at",
+    "contact_id",
+    "phone_number_id",
+    "external_id",
+    "anonymous_id",
+)
+"""The reserved columns of a CSV export, upper-cased on the wire: ABT's recorded header (reference §9), then the
+newer identifiers (their presence is UNCONFIRMED); custom fields follow, one column per field name, upper-cased
+(UNCONFIRMED)."""
 
 RESERVED: list[tuple[str, str, str, bool]] = [
     ("_rf0_T", "first_name", "Text", False),
@@ -132,10 +165,12 @@ class SendGridEmulator(Emulator):
 
     name = "sendgrid"
     prefixes: ClassVar[tuple[str, ...]] = (STORAGE,)
-    public_endpoints: ClassVar[frozenset[str]] = frozenset({"storage_upload", "storage_errors"})
+    public_endpoints: ClassVar[frozenset[str]] = frozenset({"storage_upload", "storage_errors", "storage_export"})
 
     def __init__(self, api_key: str = "SG.sandbox-api-key.0123456789") -> None:
         self._api_key = api_key
+        self._export_files: dict[str, list[bytes]] = {}
+        """Each ready export's gzipped files: kept out of ``state`` (an export made before a reload has expired)."""
         super().__init__()
 
     # -- Emulator -----------------------------------------------------------------------------
@@ -152,6 +187,10 @@ class SendGridEmulator(Emulator):
             "groups": {},
             "group_suppressions": {},
             "next_group": 1,
+            "bounces": {},
+            "spam_reports": {},
+            "blocks": {},
+            "exports": {},
         }
 
     def credentials(self) -> dict[str, str]:
@@ -182,6 +221,17 @@ class SendGridEmulator(Emulator):
             Rule("/v3/suppression/unsubscribes", methods=["GET"], endpoint="list_unsubscribes"),
             Rule(f"/{STORAGE}/uploads/<job_id>", methods=["PUT"], endpoint="storage_upload"),
             Rule(f"/{STORAGE}/errors/<job_id>", methods=["GET"], endpoint="storage_errors"),
+            Rule(f"{mc}/contacts", methods=["DELETE"], endpoint="delete_contacts"),
+            Rule(f"{mc}/contacts/exports", methods=["POST"], endpoint="create_export"),
+            Rule(f"{mc}/contacts/exports", methods=["GET"], endpoint="list_exports"),
+            Rule(f"{mc}/contacts/exports/<export_id>", methods=["GET"], endpoint="export_status"),
+            Rule(f"{mc}/lists/<list_id>", methods=["DELETE"], endpoint="delete_list"),
+            Rule(f"/{STORAGE}/exports/<export_id>/<int:part>", methods=["GET"], endpoint="storage_export"),
+            Rule("/v3/asm/suppressions", methods=["GET"], endpoint="all_group_suppressions"),
+            Rule("/v3/asm/groups/<gid>/suppressions", methods=["GET"], endpoint="group_suppressions"),
+            Rule("/v3/suppression/bounces", methods=["GET"], endpoint="list_bounces"),
+            Rule("/v3/suppression/spam_reports", methods=["GET"], endpoint="list_spam_reports"),
+            Rule("/v3/suppression/blocks", methods=["GET"], endpoint="list_blocks"),
         ]
 
     def handle(self, request: Request, path: str) -> Response:
@@ -369,9 +419,15 @@ class SendGridEmulator(Emulator):
 
     def job_steps(self, key: str) -> Iterator[None]:
         """Apply a ready job (queued when ready; its second status GET applies it if the worker has not yet)."""
+        if key.startswith("export:"):
+            yield from self._build_export(key.removeprefix("export:"))
+            return
         job = self.state["jobs"].get(key)
         if job is not None and job["input"] is not None:
-            yield from self._process(job)
+            if job["input"].get("kind") == "delete":
+                yield from self._delete(job)
+            else:
+                yield from self._process(job)
 
     def _process(self, job: dict[str, Any]) -> Iterator[None]:
         """Apply the job's contacts, a step of ``JOB_STEP_ROWS`` at a time; rows that fail validation are reported.
@@ -457,7 +513,8 @@ class SendGridEmulator(Emulator):
         job = self.state["jobs"].get(job_id)
         if job is None:
             return json_response(_errors((None, "job not found")), 404)
-        ready = job["input"] is None or job["input"].get("kind") == "json" or job["input"].get("text") is not None
+        kind = job["input"].get("kind") if job["input"] is not None else None
+        ready = job["input"] is None or kind in ("json", "delete") or job["input"].get("text") is not None
         if job["status"] == "pending" and ready:
             job["polls"] += 1
             if job["polls"] == 2:
@@ -694,7 +751,10 @@ class SendGridEmulator(Emulator):
         return json_response(group, 201)
 
     def list_groups(self, request: Request) -> Response:
-        return json_response(list(self.state["groups"].values()))
+        """The groups, each with ``unsubscribes``, its count of suppressions (reference §12a)."""
+        suppressions = self.state["group_suppressions"]
+        groups = [{**g, "unsubscribes": len(suppressions.get(gid, {}))} for gid, g in self.state["groups"].items()]
+        return json_response(groups)
 
     def add_group_suppressions(self, request: Request, gid: str) -> Response:
         emails = self._recipients(request)
@@ -744,15 +804,302 @@ class SendGridEmulator(Emulator):
         return json_response({"suppressions": groups})
 
     def list_unsubscribes(self, request: Request) -> Response:
-        try:
-            limit = int(request.args.get("limit", "500"))
-            offset = int(request.args.get("offset", "0"))
-        except ValueError:
-            return json_response(_errors(("limit", "invalid limit or offset")), 400)
         entries = [{"created": t, "email": e} for e, t in self.state["global_suppressions"].items()]
-        return json_response(entries[offset : offset + limit])
+        return _suppression_page(request, entries)
+
+    # -- deletes ------------------------------------------------------------------------------
+
+    def delete_contacts(self, request: Request) -> Response:
+        """``DELETE /v3/marketing/contacts?ids=`` or ``?delete_all_contacts=true`` (exactly one): 202 and a job."""
+        ids = [i for i in request.args.get("ids", "").split(",") if i]
+        everything = request.args.get("delete_all_contacts") == "true"
+        if bool(ids) == everything:
+            return json_response(_errors(("ids", "set exactly one of ids and delete_all_contacts")), 400)
+        job_id = self._new_job({"kind": "delete", "ids": ids, "all": everything}, None)
+        self.state["jobs"][job_id]["job_type"] = "delete_contacts"  # reference §11: "delete"-like, UNCONFIRMED
+        self.queue_job(job_id)
+        return json_response({"job_id": job_id}, 202)
+
+    def _delete(self, job: dict[str, Any]) -> Iterator[None]:
+        """Delete the job's contacts; an id that is not there counts as errored (UNCONFIRMED, §10c)."""
+        job_input, job["input"] = job["input"], None
+        if job.get("fail"):  # an injected failure (Emulator.fail_next_jobs): nothing is deleted
+            job["outcome"] = "failed"
+            job["counts"] = {}
+            return
+        contacts = self.state["contacts"]
+        by_id = {c["id"]: key for key, c in contacts.items()}
+        ids = list(by_id) if job_input["all"] else job_input["ids"]
+        deleted = 0
+        for number, contact_id in enumerate(ids, start=1):
+            if number % JOB_STEP_ROWS == 0:
+                yield
+            key = by_id.get(contact_id)
+            if key is not None and contacts.pop(key, None) is not None:
+                deleted += 1
+        counts = {"requested_count": len(ids), "deleted_count": deleted, "errored_count": len(ids) - deleted}
+        job["counts"] = {k: v for k, v in counts.items() if v}
+        job["outcome"] = "completed" if deleted == len(ids) else ("failed" if not deleted else "errored")
+
+    def delete_list(self, request: Request, list_id: str) -> Response:
+        """``DELETE /v3/marketing/lists/{id}``: 204, contacts kept; ``?delete_contacts=true``: 200 and a delete job."""
+        if list_id not in self.state["lists"]:
+            return json_response(_errors(("list_id", "list not found")), 404)
+        del self.state["lists"][list_id]
+        members = []
+        for contact in self.state["contacts"].values():
+            if list_id in contact["list_ids"]:
+                contact["list_ids"].remove(list_id)
+                members.append(contact["id"])
+        if request.args.get("delete_contacts") != "true":
+            return Response(status=204)
+        job_id = self._new_job({"kind": "delete", "ids": members, "all": False}, None)
+        self.state["jobs"][job_id]["job_type"] = "delete_contacts"
+        self.queue_job(job_id)
+        return json_response({"job_id": job_id}, 200)
+
+    # -- exports (reference §9) ---------------------------------------------------------------
+
+    def create_export(self, request: Request) -> Response:
+        """``POST /v3/marketing/contacts/exports``: 202 ``{"id", "_metadata"}``; files are made in the background."""
+        body = self.json_object(request)
+        list_ids = body.get("list_ids") or []
+        refused = self._missing_lists(list_ids)
+        if refused is not None:
+            return refused
+        file_type = body.get("file_type", "csv")
+        size = body.get("max_file_size", 5000)
+        if file_type not in ("csv", "json"):
+            return json_response(_errors(("file_type", "file_type must be csv or json")), 400)
+        if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+            return json_response(_errors(("max_file_size", "max_file_size is a number of megabytes")), 400)
+        export_id = str(uuid.uuid4())
+        now = datetime.now(timezone.utc)
+        self.state["exports"][export_id] = {
+            "id": export_id,
+            "status": "pending",
+            "created_at": _now(),
+            "updated_at": _now(),
+            "expires_at": (now + timedelta(hours=EXPORT_HOURS)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "export_type": "list_export" if list_ids else "contacts_export",
+            "list_ids": list_ids,
+            "file_type": file_type,
+            "max_file_size": size,
+            "polls": 0,
+            "parts": None,
+            "contact_count": None,
+        }
+        self.queue_job(f"export:{export_id}")
+        metadata = {"self": self._api_url(request, f"/v3/marketing/contacts/exports/{export_id}")}
+        return json_response({"id": export_id, "_metadata": metadata}, 202)
+
+    def _build_export(self, export_id: str) -> Iterator[None]:
+        """Write the export's files: gzipped, split at ``max_file_size`` MB of text, each with its header (CSV)."""
+        export = self.state["exports"].get(export_id)
+        if export is None or export["parts"] is not None:
+            return
+        wanted = set(export["list_ids"])
+        names = [f["name"] for f in self.state["fields"]]
+        by_name = {f["id"]: f["name"] for f in self.state["fields"]}
+        csv_file = export["file_type"] == "csv"
+        header = ",".join(_quoted(name.upper()) for name in (*EXPORT_COLUMNS, *names)) + "\n" if csv_file else ""
+        limit = export["max_file_size"] * 1_000_000
+        files: list[bytes] = []
+        out, size, count = io.BytesIO(), 0, 0
+        writer = gzip.GzipFile(fileobj=out, mode="wb", compresslevel=5, mtime=0)
+        writer.write(header.encode())
+        for number, stored in enumerate(list(self.state["contacts"].values()), start=1):
+            if number % JOB_STEP_ROWS == 0:
+                yield
+            if wanted and not wanted & set(stored["list_ids"]):
+                continue
+            line = self._export_line(stored, names, by_name) if csv_file else self._export_json(stored, by_name)
+            data = line.encode()
+            if size and size + len(data) > limit:
+                writer.close()
+                files.append(out.getvalue())
+                out, size = io.BytesIO(), 0
+                writer = gzip.GzipFile(fileobj=out, mode="wb", compresslevel=5, mtime=0)
+                writer.write(header.encode())
+            writer.write(data)
+            size += len(data)
+            count += 1
+        writer.close()
+        files.append(out.getvalue())
+        self._export_files[export_id] = files
+        export.update(parts=len(files), contact_count=count, updated_at=_now())
+
+    @staticmethod
+    def _export_line(stored: dict[str, Any], names: list[str], by_name: dict[str, str]) -> str:
+        """One CSV row: every non-empty value quoted, empty ones blank (ABT's fixture, reference §9)."""
+        values = {name: stored.get(name, "") for name in EXPORT_COLUMNS}
+        values["alternate_emails"] = ",".join(stored.get("alternate_emails", []))  # cell format UNCONFIRMED
+        values["contact_id"] = stored["id"]
+        custom = {by_name[fid]: value for fid, value in stored["custom"].items() if fid in by_name}
+        cells = [*(values[name] for name in EXPORT_COLUMNS), *(custom.get(name, "") for name in names)]
+        return ",".join(_quoted(_cell(value)) for value in cells) + "\n"
+
+    @staticmethod
+    def _export_json(stored: dict[str, Any], by_name: dict[str, str]) -> str:
+        """One line of a JSON export: ``contact_id``, set reserved fields, ``custom_fields`` by name (§9)."""
+        record: dict[str, Any] = {"contact_id": stored["id"], "created_at": stored["created_at"]}
+        record.update({name: stored[name] for name in EXPORT_COLUMNS if stored.get(name) and name != "created_at"})
+        record["custom_fields"] = {by_name[fid]: value for fid, value in stored["custom"].items() if fid in by_name}
+        return json.dumps(record) + "\n"
+
+    def _export_record(self, request: Request, export: dict[str, Any]) -> dict[str, Any]:
+        record = {k: export[k] for k in ("id", "status", "created_at", "updated_at", "expires_at")}
+        if export["status"] == "ready":
+            record["completed_at"] = export["updated_at"]
+            record["contact_count"] = export["contact_count"]
+            record["urls"] = [
+                self._storage_url(request, "exports", f"{export['id']}/{part}") for part in range(export["parts"])
+            ]
+        record["_metadata"] = {"self": self._api_url(request, f"/v3/marketing/contacts/exports/{export['id']}")}
+        return record
+
+    def export_status(self, request: Request, export_id: str) -> Response:
+        """``pending`` on the first read, ``ready`` with its ``urls`` from the second (which finishes the files)."""
+        export = self.state["exports"].get(export_id)
+        if export is None:
+            return json_response(_errors((None, "export not found")), 404)
+        if export["status"] == "pending":
+            export["polls"] += 1
+            if export["polls"] >= 2:
+                self.settle_job(f"export:{export_id}")
+                export["status"] = "ready"
+        return json_response(self._export_record(request, export))
+
+    def list_exports(self, request: Request) -> Response:
+        """Every export (reference §9: ``{"result": [...], "_metadata"}``; lists as capitalised ``ID``/``Name``)."""
+        result = []
+        for export in self.state["exports"].values():
+            record = self._export_record(request, export)
+            record["export_type"] = export["export_type"]
+            lists = [self.state["lists"].get(i, {"id": i, "name": ""}) for i in export["list_ids"]]
+            record["lists"] = [{"ID": item["id"], "Name": item["name"]} for item in lists]
+            record["segments"] = []
+            result.append(record)
+        metadata = {"self": self._api_url(request, "/v3/marketing/contacts/exports")}
+        return json_response({"result": result, "_metadata": metadata})
+
+    def storage_export(self, request: Request, export_id: str, part: int) -> Response:
+        """One export file at its presigned URL: no Authorization header accepted, gzip body (reference §9)."""
+        if "Authorization" in request.headers:
+            return _s3_error(400, "InvalidArgument", "Only one auth mechanism allowed")
+        if request.args.get("X-Amz-Signature") != self._signature("exports", f"{export_id}/{part}"):
+            return _s3_error(403, "SignatureDoesNotMatch", "The request signature we calculated does not match")
+        files = self._export_files.get(export_id)
+        if files is None or not 0 <= part < len(files):
+            return _s3_error(404, "NoSuchKey", "The specified key does not exist.")
+        return Response(files[part], content_type="application/gzip")
+
+    # -- suppressions by time (reference §12) --------------------------------------------------
+
+    def all_group_suppressions(self, request: Request) -> Response:
+        """``GET /v3/asm/suppressions``: every group suppression with its group and ``created_at`` (§12b)."""
+        entries = [
+            {"email": email, "group_id": int(gid), "group_name": self.state["groups"][gid]["name"], "created_at": t}
+            for gid, members in self.state["group_suppressions"].items()
+            if gid in self.state["groups"]
+            for email, t in members.items()
+        ]
+        return json_response(entries)
+
+    def group_suppressions(self, request: Request, gid: str) -> Response:
+        """``GET /v3/asm/groups/{id}/suppressions``: the group's addresses, a bare array of strings (§12b)."""
+        if gid not in self.state["groups"]:
+            return json_response(_errors((None, "group not found")), 404)
+        return json_response(list(self.state["group_suppressions"].get(gid, {})))
+
+    def list_bounces(self, request: Request) -> Response:
+        return _suppression_page(request, list(self.state.setdefault("bounces", {}).values()))
+
+    def list_spam_reports(self, request: Request) -> Response:
+        return _suppression_page(request, list(self.state.setdefault("spam_reports", {}).values()))
+
+    def list_blocks(self, request: Request) -> Response:
+        return _suppression_page(request, list(self.state.setdefault("blocks", {}).values()))
+
+    # -- recipients acting (Sandbox.simulate) ---------------------------------------------------
+
+    def simulate(self, email: str, event: str, list_id: str | None) -> SimulatedEvent:
+        """What SendGrid records when a recipient acts, and the Event Webhook objects it would post (§13c).
+
+        SendGrid has no per-list unsubscribe: ``list_id`` is read as an unsubscribe group id,
+        and an id that is no group means the global list, as for an API call (reference §5).
+        ``unsubscribe``/``resubscribe`` add or delete that suppression (a global resubscribe
+        posts no event); ``bounce``, ``spam`` and ``block`` add to the bounces, spam reports
+        and blocks lists.
+        """
+        now = datetime.now(timezone.utc).replace(microsecond=0)
+        stamp = int(now.timestamp())
+        base = {"email": email, "timestamp": stamp, "sg_event_id": _event_id(), "sg_message_id": _event_id()}
+        group = list_id if list_id is not None and list_id in self.state["groups"] else None
+        records: list[dict[str, Any]] = []
+        if event == "unsubscribe":
+            if group is not None:
+                self.state["group_suppressions"].setdefault(group, {}).setdefault(email, stamp)
+                records.append({**base, "event": "group_unsubscribe", "asm_group_id": int(group)})
+            else:
+                self.state["global_suppressions"].setdefault(email, stamp)
+                records.append({**base, "event": "unsubscribe"})
+        elif event == "resubscribe":
+            if group is not None:
+                self.state["group_suppressions"].get(group, {}).pop(email, None)
+                records.append({**base, "event": "group_resubscribe", "asm_group_id": int(group)})
+            else:
+                self.state["global_suppressions"].pop(email, None)
+        elif event == "bounce":
+            reason = "550 5.1.1 The email account that you tried to reach does not exist."
+            entry = {"created": stamp, "email": email, "reason": reason, "status": "5.1.1"}
+            self.state.setdefault("bounces", {})[email] = entry
+            details = {"reason": reason, "status": "5.1.1", "bounce_classification": "Invalid Address"}
+            records.append({**base, "event": "bounce", "type": "bounce", **details})
+        elif event == "spam":
+            self.state.setdefault("spam_reports", {})[email] = {"created": stamp, "email": email, "ip": "127.0.0.1"}
+            records.append({**base, "event": "spamreport"})
+        else:
+            reason = "554 5.7.1 Service unavailable; client host blocked"
+            entry = {"created": stamp, "email": email, "reason": reason, "status": "4.0.0"}
+            self.state.setdefault("blocks", {})[email] = entry
+            records.append({**base, "event": "bounce", "type": "blocked", "reason": reason})
+        return SimulatedEvent(self.name, event, email, list_id, now, tuple(records))
 
 
 def _s3_error(status: int, code: str, message: str) -> Response:
     body = f"<?xml version='1.0' encoding='UTF-8'?><Error><Code>{code}</Code><Message>{message}</Message></Error>"
     return Response(body, status=status, content_type="application/xml")
+
+
+def _quoted(text: str) -> str:
+    """A CSV cell as SendGrid's exports write it: quoted when not empty (reference §9, ABT fixture)."""
+    return '"' + text.replace('"', '""') + '"' if text else ""
+
+
+def _cell(value: Any) -> str:
+    """A stored value as export text: numbers as JSON writes them, the rest as text."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return str(value)
+    return json.dumps(value)
+
+
+def _event_id() -> str:
+    """A base64url identifier like ``sg_event_id`` (reference §13c)."""
+    return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+
+
+def _suppression_page(request: Request, entries: list[dict[str, Any]]) -> Response:
+    """A /v3/suppression list: ``start_time``/``end_time`` (Unix seconds, inclusive) on ``created``, then
+    ``limit`` (1 to 500) and ``offset``; a bare array, oldest first (reference §12d; the order is UNCONFIRMED)."""
+    try:
+        limit = int(request.args.get("limit", str(SUPPRESSION_PAGE)))
+        offset = int(request.args.get("offset", "0"))
+        start = int(request.args["start_time"]) if "start_time" in request.args else None
+        end = int(request.args["end_time"]) if "end_time" in request.args else None
+    except ValueError:
+        return json_response(_errors(("limit", "limit, offset, start_time and end_time are whole numbers")), 400)
+    if not 1 <= limit <= SUPPRESSION_PAGE or offset < 0:
+        return json_response(_errors(("limit", f"limit must be between 1 and {SUPPRESSION_PAGE}")), 400)
+    found = [e for e in entries if (start is None or e["created"] >= start) and (end is None or e["created"] <= end)]
+    return json_response(found[offset : offset + limit])

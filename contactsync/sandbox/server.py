@@ -17,6 +17,7 @@ from werkzeug.wrappers import Request, Response
 
 from contactsync.sandbox.emulator import Emulator
 from contactsync.sandbox.faults import Faults
+from contactsync.sandbox.simulation import SimulatedEvent, event_name
 
 __all__ = ["EMULATORS", "RecordedRequest", "Sandbox"]
 
@@ -111,6 +112,19 @@ class Sandbox:
     def contacts(self, provider: str, list_id: str | None = None) -> list[dict[str, Any]]:
         """The contacts ``provider``'s emulator stores (one list's members when ``list_id`` is given)."""
         return self.emulators[provider].contacts(list_id)
+
+    def simulate(self, provider: str, email: str, event: str, list_id: str | None = None) -> SimulatedEvent:
+        """A recipient of ``provider`` acts: ``event`` is ``unsubscribe``, ``resubscribe``, ``bounce``,
+        ``spam`` (or ``complaint``) or ``block``, from ``list_id`` or account-wide.
+
+        The emulator's state changes as the provider records it, so ``members`` and
+        ``events_since`` report it; the return value holds the provider's own records of it.
+        See :doc:`/sandbox` for what each provider records.
+        """
+        name = event_name(event)
+        emulator = self.emulators[provider]
+        with emulator.lock:
+            return emulator.simulate(email.strip().lower(), name, None if list_id is None else str(list_id))
 
     def __enter__(self) -> Sandbox:
         self.start()

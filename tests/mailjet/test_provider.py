@@ -23,7 +23,7 @@ from contactsync import (
     SubscriptionAction,
     UnsupportedAction,
 )
-from contactsync.providers.mailjet import provider as mailjet_provider
+from contactsync.providers.mailjet import readback as mailjet_readback
 from contactsync.providers.mailjet.provider import MailjetProvider
 from contactsync.sandbox import Sandbox
 from contactsync.sandbox.mailjet import MailjetEmulator
@@ -295,7 +295,7 @@ def test_row_errors_from_a_reader_keep_their_place(client: MailjetProvider) -> N
 
 
 def test_lists_and_fields_are_read_page_by_page(client: MailjetProvider, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(mailjet_provider, "_PAGE", 2)
+    monkeypatch.setattr(mailjet_readback, "PAGE", 2)
     ids = [client.create_list(f"L{n}") for n in range(5)]
     client.ensure_fields([FieldDefinition(f"f{n}") for n in range(5)])
     assert [lst.id for lst in client.lists()] == ids

@@ -6,11 +6,12 @@ import contextlib
 import csv
 import functools
 import io
+import logging
 import os
 import secrets
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Any, ClassVar, TypeVar
 from urllib.parse import quote, urlsplit
@@ -25,16 +26,20 @@ from contactsync.errors import ConfigurationError, InvalidInput, NotFound, Provi
 from contactsync.http import BasicAuth, Transport, path_segment
 from contactsync.model import (
     Contact,
+    ContactEvent,
     ContactList,
+    EventType,
     FieldDefinition,
     FieldType,
     ImportJob,
     ImportStatus,
+    ListMember,
     ListSubscription,
     Membership,
     PropertyValue,
     SubscriptionAction,
 )
+from contactsync.paging import offset_pages, read_ahead
 from contactsync.provider import Capabilities, ImportRoute, Provider, ProviderOptions, ReportedError
 from contactsync.providers.dotmailer import wire
 from contactsync.providers.dotmailer.translate import (
@@ -43,20 +48,26 @@ from contactsync.providers.dotmailer.translate import (
     NAME_FIELD,
     Formatter,
     cell_formatter,
+    contact_record,
     field_type_from_wire,
     field_type_to_wire,
-    from_wire,
     import_cells,
     infer_field_type,
+    member_from_wire,
     parse_faults,
+    parse_removed,
     reason_code,
+    stored_contact,
     structure,
+    suppression_event,
     unstructure,
     wire_field_name,
 )
 from contactsync.settings import check_credentials, text, whole_number
 
 __all__ = ["DISCOVERY_URL", "MAX_FILE_BYTES", "REGIONS", "DotmailerProvider"]
+
+log = logging.getLogger("contactsync.providers.dotmailer")
 
 T = TypeVar("T")
 
@@ -74,6 +85,8 @@ FILE_CONTACTS = 25_000
 """Contacts per file, our choice: an import then holds the same memory from 100,000 contacts up
 (three files of 25,000 at most), and the provider starts on the first file sooner."""
 PAGE = 1000  # reference: select takes 1 to 1000
+EVERYTHING = "1970-01-01T00:00:00+00:00"
+"""The ``{date}`` of a since-read meant to read everything."""
 _FILL = 0.9  # batches fill 90% of a file, leaving room for the header and late columns
 
 # reference/dotmailer.md §6: merge options, S1 enum names; S2 documents the numbers 0/1/2.
@@ -412,7 +425,14 @@ class DotmailerProvider(Provider):
             "date": "Stored in Date data fields at 00:00:00 UTC and read back as dates.",
             "names": "Data field names are upper-case at dotmailer; a client reads them back as the application "
             "spelled them to it (in ensure_fields or an import).",
+            "events": "Book unsubscribes (unsubscribed-since) and account suppressions with their reason "
+            "(suppressed-since); v2 records no resubscribe time.",
         },
+        reads_members=True,
+        member_dates=frozenset({"unsubscribed_at"}),
+        event_types=frozenset({EventType.UNSUBSCRIBED, EventType.BOUNCED, EventType.COMPLAINED, EventType.BLOCKED}),
+        events_by_list=True,
+        deletes=frozenset({"contacts", "lists"}),
     )
 
     def __init__(
@@ -662,14 +682,17 @@ class DotmailerProvider(Provider):
 
     # -- lists, fields, contacts -----------------------------------------------------------
 
+    def _raw_pages(self, path: str, params: Mapping[str, Any] | None = None) -> Iterator[Sequence[Any]]:
+        """The pages of a list GET: ``select=1000``, ``skip`` growing until a short page (reference §9)."""
+
+        def fetch(skip: int) -> list[Any]:
+            return self.api().json("GET", path, params={**(params or {}), "select": PAGE, "skip": skip}) or []
+
+        return offset_pages(fetch, PAGE, provider=self.name)
+
     def _pages(self, path: str, cls: type[T]) -> Iterator[T]:
-        skip = 0
-        while True:
-            page = self.api().json("GET", path, params={"select": PAGE, "skip": skip}) or []
+        for page in self._raw_pages(path):
             yield from (structure(item, cls) for item in page)
-            if len(page) < PAGE:
-                return
-            skip += PAGE
 
     def iter_lists(self) -> Iterator[ContactList]:
         for book in self._pages("/v2/address-books", wire.AddressBook):
@@ -746,9 +769,7 @@ class DotmailerProvider(Provider):
         record = self._contact(Contact(email).email)
         if record is None:
             return None
-        contact = from_wire(record, {f.name.upper(): f for f in self.fields()})
-        # The server lists every data field of the account; on a read, an empty one is simply absent.
-        return attrs.evolve(contact, properties={k: v for k, v in contact.properties.items() if v is not None})
+        return stored_contact(record, {f.name.upper(): f for f in self.fields()})
 
     def get_subscriptions(self, email: str) -> list[Membership]:
         """The contact's address books; subscribed follows the contact's account-level status.
@@ -807,3 +828,108 @@ class DotmailerProvider(Provider):
         if not (list_id.isascii() and list_id.isdigit()):
             raise NotFound(f"dotmailer has no address book {list_id!r}: its ids are numbers", provider=self.name)
         return list_id
+
+    # -- read-back and deletes ----------------------------------------------------------------
+
+    def _book(self, list_id: str) -> str:
+        """The address book id, checked to exist (NotFound otherwise)."""
+        book = self._book_id(str(list_id))
+        self.api().json("GET", f"/v2/address-books/{path_segment(book)}")
+        return book
+
+    def _since(self, path: str, since: str) -> Iterator[tuple[wire.ContactSuppression, Any]]:
+        """The ``ApiContactSuppression`` records of an ``.../unsubscribed-since`` or ``suppressed-since`` read."""
+        for page in self._raw_pages(f"{path}/{quote(since, safe=':+')}"):
+            for raw in page:
+                yield structure(raw, wire.ContactSuppression), raw
+
+    def members(self, list_id: str) -> Iterator[ListMember]:
+        """The book's members with full data, in the order dotdigital lists them, then those who unsubscribed
+        from it (which the book no longer lists) with their ``dateRemoved``.
+
+        ``subscribed`` is False for a contact that unsubscribed from the book or whose account status is not
+        ``Subscribed``. The book's unsubscribes are held in memory while its members stream by.
+        """
+        return self._members(self._book(list_id))
+
+    def _members(self, book: str) -> Iterator[ListMember]:
+        fields = {f.name.upper(): f for f in self.fields()}
+        gone: dict[str, tuple[datetime | None, wire.ContactSuppression]] = {}
+        for record, _ in self._since(f"/v2/address-books/{book}/contacts/unsubscribed-since", EVERYTHING):
+            if record.suppressed_contact is not None:
+                gone[record.suppressed_contact.email.lower()] = (parse_removed(record.date_removed), record)
+        path = f"/v2/address-books/{book}/contacts"
+        for page in read_ahead(self._raw_pages(path, {"withFullData": "true"})):
+            for raw in page:
+                stored = contact_record(raw)
+                left = gone.pop(stored.email.lower(), None)
+                member = self._member(stored, fields, left[0] if left else None)
+                if member is not None:
+                    yield member
+        for when, found in read_ahead(self._unsubscribed_data(gone.values())):
+            member = self._member(found, fields, when)
+            if member is not None:
+                yield attrs.evolve(member, subscribed=False)
+
+    def _unsubscribed_data(
+        self, gone: Iterable[tuple[datetime | None, wire.ContactSuppression]]
+    ) -> Iterator[tuple[datetime | None, wire.ApiContact]]:
+        """Each book unsubscribe's contact with its data, read by id (the suppression record has none)."""
+        for when, record in gone:
+            found = record.suppressed_contact
+            if found is None:
+                continue
+            if found.id:
+                # reference §4: a suppressed contact cannot be read; one unsubscribed from a book can.
+                with contextlib.suppress(NotFound):
+                    found = structure(self.api().json("GET", f"/v2/contacts/{path_segment(found.id)}"), wire.ApiContact)
+            yield when, found
+
+    def _member(
+        self, record: wire.ApiContact, fields: Mapping[str, FieldDefinition], unsubscribed_at: datetime | None
+    ) -> ListMember | None:
+        try:
+            return member_from_wire(record, stored_contact(record, fields), unsubscribed_at)
+        except InvalidInput as exc:
+            log.warning("dotmailer: contact %s cannot be read back, skipped: %s", record.id, exc)
+            return None
+
+    def fetch_events(self, since: datetime, list_id: str | None) -> Iterator[ContactEvent]:
+        """Each book's unsubscribes (of ``list_id``, or of every book in list order), then the account's
+        suppressions (every reason), each read oldest first in the sandbox (the server's order is unstated)."""
+        books = [self._book(list_id)] if list_id is not None else [item.id for item in self.iter_lists()]
+        return self._events(since, books)
+
+    def _events(self, since: datetime, books: list[str]) -> Iterator[ContactEvent]:
+        date = since.strftime("%Y-%m-%dT%H:%M:%S+00:00")  # reference §9: S5's form, UTC
+        reads = [(f"/v2/address-books/{b}/contacts/unsubscribed-since", b) for b in books]
+        for path, book in [*reads, ("/v2/contacts/suppressed-since", None)]:
+            for record, raw in self._since(path, date):
+                event = suppression_event(record, raw, book)
+                if event.at is None or event.at >= since:
+                    yield event
+
+    def erase_contacts(self, emails: Sequence[str]) -> None:
+        """``DELETE /v2/contacts/{id}`` (204) by contact id: looked up by email, or for a suppressed contact
+        (which cannot be read, reference §4) in the account's suppressions; unknown addresses are skipped."""
+        ids: list[int] = []
+        missing = set()
+        for email in emails:
+            record = self._contact(email)
+            if record is not None and record.id:
+                ids.append(record.id)
+            else:
+                missing.add(email)
+        if missing:
+            for found, _ in self._since("/v2/contacts/suppressed-since", EVERYTHING):
+                contact = found.suppressed_contact
+                if contact is not None and contact.id and contact.email.lower() in missing:
+                    ids.append(contact.id)
+                    missing.discard(contact.email.lower())
+        for contact_id in ids:
+            with contextlib.suppress(NotFound):  # deleted meanwhile
+                self.api().request("DELETE", f"/v2/contacts/{path_segment(contact_id)}")
+
+    def delete_list(self, list_id: str) -> None:
+        """``DELETE /v2/address-books/{id}``: any 2xx (the sources say 200 or 204, §11); the contacts stay."""
+        self.api().request("DELETE", f"/v2/address-books/{path_segment(self._book_id(str(list_id)))}")

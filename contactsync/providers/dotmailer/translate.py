@@ -22,7 +22,16 @@ import cattrs
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
 from contactsync.errors import UnrepresentableValue
-from contactsync.model import Contact, FieldDefinition, FieldType, PropertyValue, field_type_of
+from contactsync.model import (
+    Contact,
+    ContactEvent,
+    EventType,
+    FieldDefinition,
+    FieldType,
+    ListMember,
+    PropertyValue,
+    field_type_of,
+)
 from contactsync.providers.dotmailer import wire
 from contactsync.timestamps import as_date_if_midnight, property_instant, usual_utc_text
 
@@ -30,6 +39,7 @@ __all__ = [
     "NAME_FIELD",
     "Formatter",
     "cell_formatter",
+    "contact_record",
     "converter",
     "field_type_from_wire",
     "field_type_to_wire",
@@ -38,6 +48,10 @@ __all__ = [
     "from_wire",
     "import_cells",
     "infer_field_type",
+    "member_from_wire",
+    "parse_removed",
+    "stored_contact",
+    "suppression_event",
     "parse_faults",
     "parse_value",
     "reason_code",
@@ -416,3 +430,87 @@ def import_cells(contact: Contact, *, blank_clears: bool) -> list[tuple[str, str
             )
         cells.append((column, field, format_value(value, field), value))
     return cells
+
+
+# -- read-back: members and suppressions -----------------------------------------------------
+
+
+def stored_contact(record: wire.ApiContact, fields: Mapping[str, FieldDefinition]) -> Contact:
+    """The contact a stored ApiContact stands for, as ``get_contact`` and ``members`` read it.
+
+    The server lists every data field of the account; on a read, an empty one is simply absent.
+    """
+    if record.data_fields:
+        present = tuple(pair for pair in record.data_fields if pair.value is not None)
+        record = wire.ApiContact(record.email, record.id, record.opt_in_type, record.email_type, present, record.status)
+    return from_wire(record, fields)
+
+
+def contact_record(raw: Any) -> wire.ApiContact:
+    """An ApiContact of a list read; one of the usual shape (camelCase keys, ``{key, value}`` pairs) skips the
+    converter, which decides anything else."""
+    try:
+        pairs = raw["dataFields"]
+        if type(raw["email"]) is str and (pairs is None or type(pairs) is list):
+            return wire.ApiContact(
+                email=raw["email"],
+                id=int(raw["id"]) if raw.get("id") is not None else None,
+                opt_in_type=raw.get("optInType"),
+                email_type=raw.get("emailType"),
+                data_fields=None if pairs is None else tuple(wire.DataFieldValue(p["key"], p["value"]) for p in pairs),
+                status=raw.get("status"),
+            )
+    except (KeyError, TypeError, ValueError):
+        pass
+    return structure(raw, wire.ApiContact)
+
+
+def parse_removed(text: str | None) -> datetime | None:
+    """A ``dateRemoved``: ``2020-01-01T09:40:18.527Z`` or ``2020-01-01 09:40:18.527000+00:00`` (reference §10),
+    zone-less read as UTC; None when absent or unreadable."""
+    if not text:
+        return None
+    try:
+        return _parse_datetime(text)
+    except ValueError:
+        return None
+
+
+def member_from_wire(record: wire.ApiContact, contact: Contact, unsubscribed_at: datetime | None) -> ListMember:
+    """A book member: subscribed while its account status is ``Subscribed`` (dotdigital mails no other) and it
+    did not unsubscribe from the book (``unsubscribed_at`` from the book's unsubscribes)."""
+    subscribed = record.status in (None, "Subscribed") and unsubscribed_at is None
+    return ListMember(contact=contact, subscribed=subscribed, unsubscribed_at=unsubscribed_at)
+
+
+_EVENTS = {
+    "Subscribed": EventType.SUBSCRIBED,
+    "Unsubscribed": EventType.UNSUBSCRIBED,
+    "SoftBounced": EventType.BOUNCED,
+    "HardBounced": EventType.BOUNCED,
+    "IspComplained": EventType.COMPLAINED,
+    "DirectComplaint": EventType.COMPLAINED,
+    "MailBlocked": EventType.BLOCKED,
+    "Suppressed": EventType.BLOCKED,
+    "SharedSuppression": EventType.BLOCKED,
+    "DomainSuppression": EventType.BLOCKED,
+    "NotAllowed": EventType.BLOCKED,
+    "NoMxRecord": EventType.BLOCKED,
+    "Deleted": EventType.BLOCKED,
+}
+"""reference §10: a suppression's ``reason`` (ApiContactStatuses) as an event type; ``PendingOptIn``,
+``NotAvailableInThisVersion`` and any unseen value (``RecycleProtected``...) are UNKNOWN, the record kept."""
+
+
+def suppression_event(record: wire.ContactSuppression, raw: Mapping[str, Any], list_id: str | None) -> ContactEvent:
+    """One ``ApiContactSuppression`` of an unsubscribed-since or suppressed-since read as an event."""
+    contact = record.suppressed_contact
+    return ContactEvent(
+        provider="dotmailer",
+        type=_EVENTS.get(record.reason or "", EventType.UNKNOWN),
+        email=None if contact is None else contact.email.strip().lower(),
+        at=parse_removed(record.date_removed),
+        list_id=list_id,
+        reason=record.reason,
+        raw=dict(raw),
+    )

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import itertools
 import os
 from collections.abc import Iterator, Mapping, Sequence
+from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -15,22 +15,23 @@ from contactsync.errors import ConfigurationError, InvalidInput, NotFound
 from contactsync.http import BasicAuth, path_segment
 from contactsync.model import (
     Contact,
+    ContactEvent,
     ContactList,
+    EventType,
     FieldDefinition,
     FieldType,
     ImportJob,
+    ListMember,
     ListSubscription,
     Membership,
     SubscriptionAction,
 )
 from contactsync.provider import Capabilities, ImportRoute, InputItem, Provider, ProviderOptions, ReportedError
-from contactsync.providers.mailjet import errorfiles, translate, wire
+from contactsync.providers.mailjet import errorfiles, readback, translate, wire
 from contactsync.providers.mailjet.routes import CsvRoute, JsonRoute, PropertyTypes
 from contactsync.settings import check_credentials
 
 __all__ = ["MailjetProvider"]
-
-_PAGE = 1000  # reference §7: Limit is at most 1000
 
 
 class MailjetProvider(Provider):
@@ -60,7 +61,14 @@ class MailjetProvider(Provider):
             "unsub": "Mailjet's own unsub: the contact stays on the list, marked unsubscribed.",
             "csv": "Only for exactly one list; a row with a name, an empty text or a property to clear goes by JSON.",
             "date": "Stored in datetime properties at 00:00:00 UTC and read back as dates.",
+            "events": "No time filter (reference §10): events_since scans the memberships and compares "
+            "UnsubscribedAt/SubscribedAt; bounces, complaints and blocks carry no time and come only by webhook.",
         },
+        reads_members=True,
+        member_dates=frozenset({"subscribed_at", "unsubscribed_at"}),
+        event_types=frozenset({EventType.SUBSCRIBED, EventType.UNSUBSCRIBED}),
+        events_by_list=True,
+        deletes=frozenset({"contacts", "lists"}),
     )
 
     def __init__(
@@ -192,12 +200,8 @@ class MailjetProvider(Provider):
     # -- lists, fields, contacts ---------------------------------------------------------------------
 
     def _pages(self, path: str) -> Iterator[Any]:
-        for offset in itertools.count(0, _PAGE):
-            answer = self.transport.json("GET", path, params={"Limit": _PAGE, "Offset": offset})
-            data = translate.structure(answer, wire.Envelope).data
-            yield from data
-            if len(data) < _PAGE:
-                return
+        for page in readback.pages(self.transport, path):
+            yield from page
 
     def iter_lists(self) -> Iterator[ContactList]:
         for item in self._pages("/v3/REST/contactslist"):
@@ -247,15 +251,7 @@ class MailjetProvider(Provider):
         stored = translate.structure(translate.structure(answer, wire.Envelope).data[0], wire.MjStoredContact)
         answer = self.transport.json("GET", f"/v3/REST/contactdata/{path_segment(stored.id)}")
         data = translate.structure(translate.structure(answer, wire.Envelope).data[0], wire.MjContactData)
-        types = self._datatypes()
-        properties = {
-            item.name: translate.decode_property(item.value, types.get(item.name, "str")) for item in data.data
-        }
-        return Contact(
-            stored.email,
-            name=stored.name or None,
-            properties={name: value for name, value in properties.items() if value is not None},
-        )
+        return translate.stored_contact(stored, data, self._datatypes())
 
     def get_subscriptions(self, email: str) -> list[Membership]:
         ref = quote(Contact(email).email, safe="@")
@@ -277,6 +273,45 @@ class MailjetProvider(Provider):
         except NotFound:
             self.transport.json("POST", "/v3/REST/contact", json={"Email": email})
             self.transport.json("POST", path, json=body)
+
+    # -- read-back and deletes --------------------------------------------------------------------------
+
+    def _live_list(self, list_id: str) -> None:
+        """Raise NotFound unless ``list_id`` is a list (not deleted)."""
+        self.transport.json("GET", f"/v3/REST/contactslist/{quote(str(list_id), safe='')}")
+
+    def members(self, list_id: str) -> Iterator[ListMember]:
+        """The list's members, in membership order (Mailjet's default order of ``/listrecipient``).
+
+        ``subscribed`` is the membership's own standing (active and not unsubscribed), with
+        its ``SubscribedAt``/``UnsubscribedAt``; GDPR-deleted contacts are left out.
+        """
+        self._live_list(list_id)
+        return readback.read_members(self.transport, str(list_id), self._datatypes())
+
+    def fetch_events(self, since: datetime, list_id: str | None) -> Iterator[ContactEvent]:
+        """UNSUBSCRIBED and SUBSCRIBED events of memberships, in membership order (a scan: reference §10)."""
+        if list_id is not None:
+            self._live_list(list_id)
+        live = {item.id for item in self.iter_lists()}
+        return readback.read_events(self.transport, since, None if list_id is None else str(list_id), live)
+
+    def erase_contacts(self, emails: Sequence[str]) -> None:
+        """The GDPR delete of v4, by contact id looked up by email (reference §11); unknown addresses are skipped.
+
+        Mailjet anonymises the contact at once and purges it after 30 days; the address can be used again.
+        """
+        for email in emails:
+            try:
+                answer = self.transport.json("GET", f"/v3/REST/contact/{quote(email, safe='')}")
+                stored = translate.structure(translate.structure(answer, wire.Envelope).data[0], wire.MjStoredContact)
+                self.transport.request("DELETE", f"/v4/contacts/{quote(str(stored.id), safe='')}")
+            except NotFound:  # not in the account, or deleted meanwhile
+                continue
+
+    def delete_list(self, list_id: str) -> None:
+        """``DELETE /v3/REST/contactslist/{id}`` (204); the contacts stay in the account (reference §11)."""
+        self.transport.request("DELETE", f"/v3/REST/contactslist/{quote(str(list_id), safe='')}")
 
 
 def _fits_csv(item: InputItem) -> bool:

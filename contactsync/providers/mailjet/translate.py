@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date, datetime, time, timezone
 from typing import Any, TypeVar
 
@@ -22,10 +22,13 @@ from contactsync.errors import RouteCannotCarry, UnrepresentableValue
 from contactsync.jsonplan import AS_IS, WHEN_AS_UTC, Conversion
 from contactsync.model import (
     Contact,
+    ContactEvent,
     ContactList,
+    EventType,
     FieldDefinition,
     FieldType,
     ImportStatus,
+    ListMember,
     ListSubscription,
     Membership,
     PropertyValue,
@@ -43,6 +46,7 @@ __all__ = [
     "contact_json",
     "contact_to_wire",
     "csv_cell",
+    "data_record",
     "decode_property",
     "encode_property",
     "error_text",
@@ -52,10 +56,16 @@ __all__ = [
     "infer_datatype",
     "json_conversion",
     "json_record",
+    "is_anonymised",
     "list_from_wire",
+    "member_from_wire",
     "membership_from_wire",
+    "recipient_event",
+    "recipient_record",
     "parse_timestamp",
     "status_of",
+    "stored_contact",
+    "stored_record",
     "structure",
     "subscription_to_wire",
     "unstructure",
@@ -121,6 +131,14 @@ def parse_timestamp(value: Any) -> datetime | None:
     reference/mailjet.md §2: JobStart/JobEnd are "timestamp"; examples are zone-less; the
     old batchjob resource used Unix seconds with 0 when unset.
     """
+    if type(value) is str:
+        if len(value) == 20 and value[19] == "Z":  # the usual form, 2019-01-01T00:00:00Z: one C call
+            try:
+                return datetime.fromisoformat(value[:19] + "+00:00")
+            except ValueError:
+                pass
+        elif not value:
+            return None
     if isinstance(value, bool):
         raise ValueError(f"{value!r} is not a timestamp")
     if value is None or value in ("", 0):
@@ -245,9 +263,12 @@ def _register(converter: Converter, cls: type[Any]) -> None:
     strict = make_dict_structure_fn(cls, converter, **renames)
     names = {_json_name(a.name).lower(): _json_name(a.name) for a in attrs.fields(cls)}
     names.update({alias: _json_name(attr) for alias, attr in _ALIASES.items() if attr in attrs.fields_dict(cls)})
+    canonical = frozenset(_json_name(a.name) for a in attrs.fields(cls))
 
     def structure_any_case(value: Any, _: Any) -> Any:
         """Keys matched case-insensitively (seed 000 writes ``"action"`` as well as ``"Action"``)."""
+        if isinstance(value, dict) and value.keys() <= canonical:
+            return strict(value, cls)  # every key spelled as expected: the usual case, read as it is
         if not isinstance(value, Mapping):
             raise ValueError(f"expected an object for {cls.__name__}, got {type(value).__name__}")
         fixed: dict[str, Any] = {}
@@ -353,18 +374,28 @@ def decode_property(value: Any, datatype: str) -> PropertyValue:
     """A property value as Mailjet returns it (often a string), typed by its datatype."""
     if value is None or (value == "" and datatype != "str"):
         return None
-    if datatype == "str":
-        return _lenient_str(value)
-    if datatype == "int":
-        return _lenient_int(value)
-    if datatype == "float":
-        return float(value)
-    if datatype == "bool":
-        return _lenient_bool(value)
-    if datatype == "datetime":
-        moment = parse_timestamp(value)
-        return None if moment is None else as_date_if_midnight(moment)  # a date is held as its midnight UTC
+    decoder = _DECODERS.get(datatype)
+    if decoder is not None:
+        return decoder(value)
     return value if isinstance(value, str | int | float | bool) else json.dumps(value)
+
+
+def _decode_str(value: Any) -> PropertyValue:
+    return value if type(value) is str else _lenient_str(value)
+
+
+def _decode_datetime(value: Any) -> PropertyValue:
+    moment = parse_timestamp(value)
+    return None if moment is None else as_date_if_midnight(moment)  # a date is held as its midnight UTC
+
+
+_DECODERS: Mapping[str, Callable[[Any], PropertyValue]] = {
+    "str": _decode_str,
+    "int": _lenient_int,
+    "float": float,
+    "bool": _lenient_bool,
+    "datetime": _decode_datetime,
+}
 
 
 def csv_cell(name: str, value: PropertyValue, datatype: str) -> str:
@@ -452,6 +483,110 @@ def contact_from_wire(record: wire.MjContact, datatypes: Mapping[str, str]) -> C
         for name, value in record.properties.items()
     }
     return Contact(record.email, name=record.name or None, properties=properties)
+
+
+# -- the hot path of a list read: the three records of each member, read directly when shaped as usual
+
+
+def recipient_record(raw: Any) -> wire.MjListRecipient:
+    """A ``/listrecipient`` row; one of the usual shape (ids as numbers, real booleans) skips the converter."""
+    try:
+        if type(raw["IsUnsubscribed"]) is bool and type(raw["IsActive"]) is bool and type(raw["ContactID"]) is int:
+            return wire.MjListRecipient(
+                id=MjId(str(raw["ID"])),
+                contact_id=MjId(str(raw["ContactID"])),
+                list_id=MjId(str(raw["ListID"])),
+                is_active=raw["IsActive"],
+                is_unsubscribed=raw["IsUnsubscribed"],
+                unsubscribed_at=parse_timestamp(raw.get("UnsubscribedAt")),
+                subscribed_at=parse_timestamp(raw.get("SubscribedAt")),
+                list_name=str(raw.get("ListName") or ""),
+            )
+    except (KeyError, TypeError, ValueError):
+        pass
+    return structure(raw, wire.MjListRecipient)
+
+
+def stored_record(raw: Any) -> wire.MjStoredContact:
+    """A ``/contact`` record; the usual shape skips the converter (only the id, address and name are read)."""
+    try:
+        if type(raw["ID"]) is int and type(raw["Email"]) is str and type(raw.get("Name", "")) is str:
+            return wire.MjStoredContact(id=MjId(str(raw["ID"])), email=raw["Email"], name=raw.get("Name", ""))
+    except (KeyError, TypeError):
+        pass
+    return structure(raw, wire.MjStoredContact)
+
+
+def data_record(raw: Any) -> wire.MjContactData:
+    """A ``/contactdata`` record; the usual shape (``Name``/``Value`` pairs) skips the converter."""
+    try:
+        items = [wire.MjDataItem(item["Name"], item["Value"]) for item in raw["Data"]]
+        return wire.MjContactData(contact_id=MjId(str(raw["ContactID"])), data=items, id=MjId(str(raw["ID"])))
+    except (KeyError, TypeError):
+        return structure(raw, wire.MjContactData)
+
+
+def stored_contact(
+    stored: wire.MjStoredContact, data: wire.MjContactData | None, datatypes: Mapping[str, str]
+) -> Contact:
+    """The contact a ``/contact`` record and its ``/contactdata`` record stand for, values typed by ``datatypes``.
+
+    What :meth:`~contactsync.providers.mailjet.provider.MailjetProvider.get_contact` and
+    ``members`` both read; a property with no value is left out.
+    """
+    properties = {}
+    for item in data.data if data else ():
+        value = decode_property(item.value, datatypes.get(item.name, "str"))
+        if value is not None:
+            properties[item.name] = value
+    return Contact(stored.email, name=stored.name or None, properties=properties)
+
+
+def is_anonymised(email: str) -> bool:
+    """Whether a ``/contact`` address is a GDPR-deleted contact's, kept until purged (reference §9b, §11)."""
+    return email.lower().endswith("@domain.invalid")
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    """A timestamp as an aware UTC datetime; a zone-less one is read as UTC (reference §2 examples)."""
+    if value is None:
+        return None
+    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
+def member_from_wire(recipient: wire.MjListRecipient, contact: Contact) -> ListMember:
+    """A list member: subscribed means the membership is active and not unsubscribed (reference §9c)."""
+    subscribed = recipient.is_active and not recipient.is_unsubscribed
+    return ListMember(
+        contact=contact,
+        subscribed=subscribed,
+        subscribed_at=_aware(recipient.subscribed_at),
+        unsubscribed_at=None if subscribed else _aware(recipient.unsubscribed_at),
+    )
+
+
+def recipient_event(
+    recipient: wire.MjListRecipient, since: datetime, raw: Mapping[str, Any], email_of: Callable[[str], str | None]
+) -> ContactEvent | None:
+    """The event a ``/listrecipient`` row shows at or after ``since``, if any (reference §10: no time filter).
+
+    An unsubscribed row whose ``UnsubscribedAt`` is that late is UNSUBSCRIBED; a subscribed
+    one whose ``SubscribedAt`` is (a new or renewed subscription) is SUBSCRIBED. ``email_of``
+    finds the contact's address (the row has none), asked only for a row that makes an event;
+    None from it (a GDPR-deleted contact) makes none.
+    """
+    if recipient.is_unsubscribed:
+        kind, at = EventType.UNSUBSCRIBED, _aware(recipient.unsubscribed_at)
+    else:
+        kind, at = EventType.SUBSCRIBED, _aware(recipient.subscribed_at)
+    if at is None or at < since:
+        return None
+    email = email_of(str(recipient.contact_id))
+    if email is None:
+        return None
+    return ContactEvent(
+        provider="mailjet", type=kind, email=email, at=at, list_id=str(recipient.list_id), raw=dict(raw)
+    )
 
 
 def list_from_wire(record: wire.MjContactsList) -> ContactList:

@@ -3,18 +3,19 @@
 SendGrid lists are membership only; "unsubscribed" is a suppression kept apart from the
 contacts (reference/sendgrid.md §5). ADD_NO_FORCE adds through the upsert's ``list_ids``;
 REMOVE deletes memberships by contact id; UNSUBSCRIBE adds a group or global suppression
-the user configured; ADD_FORCE deletes the suppressions first.
+the user configured, before the upsert adds the contact to the list, so that it never
+arrives subscribed; ADD_FORCE deletes the suppressions first.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Any
 from urllib.parse import quote
 
 from contactsync.errors import NotFound
 from contactsync.http import Transport, path_segment
 from contactsync.model import ListSubscription, SubscriptionAction
+from contactsync.providers.sendgrid.suppressions import suppression_entries
 from contactsync.providers.sendgrid.translate import converter
 from contactsync.providers.sendgrid.wire import ContactDetails, RecipientEmails, SearchEmails, SearchResponse
 
@@ -24,7 +25,6 @@ SEARCH_LIMIT = 100
 """Addresses per ``POST /v3/marketing/contacts/search/emails`` (reference/sendgrid.md §5)."""
 SUPPRESSION_CHUNK = 1000
 """Addresses per suppression request; SendGrid documents no limit (UNCONFIRMED), so stay modest."""
-UNSUBSCRIBES_PAGE = 500
 
 _ADDS = (SubscriptionAction.ADD_FORCE, SubscriptionAction.ADD_NO_FORCE, SubscriptionAction.UNSUBSCRIBE)
 
@@ -64,7 +64,12 @@ class Memberships:
         return found
 
     def before_upsert(self, emails: Sequence[str], subscriptions: Sequence[ListSubscription]) -> None:
-        """ADD_FORCE: delete the global suppression and the list's mapped group suppression, if any."""
+        """UNSUBSCRIBE: add the configured suppression (suppressions are keyed by email, so the contact
+        need not exist yet). ADD_FORCE: delete the global suppression and the list's mapped group one."""
+        for target in dict.fromkeys(self._suppression_paths(subscriptions)):
+            for chunk in chunks(emails, SUPPRESSION_CHUNK):
+                body = converter.unstructure(RecipientEmails(list(chunk)))
+                self.transport.request("POST", target, json=body, safe=True)  # adding a suppression twice is harmless
         forced = [s for s in subscriptions if s.action is SubscriptionAction.ADD_FORCE]
         if not forced:
             return
@@ -84,7 +89,7 @@ class Memberships:
             self.transport.request("DELETE", f"/v3/asm/suppressions/global/{quote(email, safe='@')}")
 
     def after_upsert(self, emails: Sequence[str], subscriptions: Sequence[ListSubscription]) -> None:
-        """REMOVE: delete memberships by contact id. UNSUBSCRIBE: add the configured suppression."""
+        """REMOVE: delete memberships by contact id."""
         removed = [s.list_id for s in subscriptions if s.action is SubscriptionAction.REMOVE]
         if removed:
             ids = [c.id for c in self.search(emails).values()]
@@ -95,10 +100,6 @@ class Memberships:
                         f"/v3/marketing/lists/{path_segment(list_id)}/contacts",
                         params={"contact_ids": ",".join(chunk)},
                     )
-        for target in dict.fromkeys(self._suppression_paths(subscriptions)):
-            for chunk in chunks(emails, SUPPRESSION_CHUNK):
-                body = converter.unstructure(RecipientEmails(list(chunk)))
-                self.transport.request("POST", target, json=body, safe=True)  # adding a suppression twice is harmless
 
     def _suppression_paths(self, subscriptions: Sequence[ListSubscription]) -> Iterator[str]:
         for sub in subscriptions:
@@ -117,14 +118,7 @@ class Memberships:
         return [e for e in emails if e in self._global_set]
 
     def _all_global_unsubscribes(self) -> Iterator[str]:
-        offset = 0
-        while True:
-            params = {"limit": UNSUBSCRIBES_PAGE, "offset": offset}
-            page: list[dict[str, Any]] = self.transport.json("GET", "/v3/suppression/unsubscribes", params=params) or []
-            yield from (str(entry["email"]).lower() for entry in page if entry.get("email"))
-            if len(page) < UNSUBSCRIBES_PAGE:
-                return
-            offset += UNSUBSCRIBES_PAGE
+        return (entry.email.lower() for entry, _ in suppression_entries(self.transport, "unsubscribes") if entry.email)
 
     def is_globally_suppressed(self, email: str) -> bool:
         """``GET /v3/asm/suppressions/global/{email}`` answers ``{}`` when the address is not suppressed."""

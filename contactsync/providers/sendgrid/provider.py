@@ -7,8 +7,10 @@ import gzip
 import io
 import itertools
 import json
+import logging
 import os
 from collections.abc import Iterator, Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 from typing_extensions import Unpack
@@ -18,6 +20,7 @@ from contactsync.batching import Batch, BatchLimits
 from contactsync.csvio import csv_row
 from contactsync.errors import (
     ConfigurationError,
+    InvalidInput,
     ProviderError,
     RouteCannotCarry,
     UnrepresentableValue,
@@ -26,21 +29,27 @@ from contactsync.errors import (
 from contactsync.http import BearerAuth, path_segment
 from contactsync.model import (
     Contact,
+    ContactEvent,
     ContactList,
+    EventType,
     FieldDefinition,
     FieldType,
     ImportJob,
     ImportStatus,
+    ListMember,
     ListSubscription,
     Membership,
     SubscriptionAction,
 )
 from contactsync.provider import Capabilities, ImportRoute, Provider, ProviderOptions, ReportedError, merge_extra
+from contactsync.providers.sendgrid import suppressions
 from contactsync.providers.sendgrid.errorsfile import parse_errors_file
-from contactsync.providers.sendgrid.membership import Memberships
+from contactsync.providers.sendgrid.exports import export_rows, run_export
+from contactsync.providers.sendgrid.membership import SEARCH_LIMIT, Memberships, chunks
 from contactsync.providers.sendgrid.translate import (
     MAX_TEXT_BYTES,
     Booleans,
+    ExportColumns,
     FieldBook,
     Formatter,
     cell_formatter,
@@ -55,12 +64,15 @@ from contactsync.providers.sendgrid.translate import (
     job_from_wire,
     json_conversion,
     json_record,
+    member_from_wire,
     property_name_problem,
     split_name,
+    suppression_event,
     wire_fields,
 )
 from contactsync.providers.sendgrid.wire import (
     CreateField,
+    CreateGroup,
     CreateList,
     ErrorBody,
     FieldDefinitions,
@@ -70,12 +82,15 @@ from contactsync.providers.sendgrid.wire import (
     JobRecord,
     ListPage,
     ListRecord,
+    UnsubscribeGroup,
     UpsertResponse,
     WireFieldType,
 )
 from contactsync.settings import check_credentials, flag, whole_number
 
-__all__ = ["CsvRoute", "JsonRoute", "SendGridProvider"]
+__all__ = ["CsvRoute", "JsonRoute", "SendGridProvider", "UnsubscribeGroup"]
+
+log = logging.getLogger("contactsync.providers.sendgrid")
 
 JSON_LIMITS = BatchLimits(max_items=30_000, max_bytes=6_000_000, separator=1)
 """reference/sendgrid.md §3: 30,000 contacts or 6 MB per upsert (6 MB read as 10^6 bytes, the safer reading)."""
@@ -100,10 +115,13 @@ _NOTES = {
     SubscriptionAction.ADD_NO_FORCE.value: "Adds to the list through the upsert's list_ids; suppressions stay.",
     SubscriptionAction.REMOVE.value: "Deletes the list membership by contact id; the contact stays.",
     "booleans": 'No boolean type: refused unless connected with booleans="text" or booleans="number".',
+    "events": "Unsubscribes, bounces, spam reports and blocks by time (the suppression lists); a resubscribe "
+    "deletes a suppression and leaves no record. Group unsubscribes are a list's only for lists mapped "
+    "in unsubscribe_groups.",
 }
 
 
-def _capabilities(unsubscribe: bool) -> Capabilities:
+def _capabilities(unsubscribe: bool, groups: bool = False) -> Capabilities:
     """The capabilities of a client configured with (or without) unsubscribe groups or global unsubscribes.
 
     No boolean type either way: a ``booleans`` policy is a mapping the user configured, and the
@@ -120,6 +138,11 @@ def _capabilities(unsubscribe: bool) -> Capabilities:
         dates_at_midnight=True,
         max_text=MAX_TEXT_BYTES // 4,  # reference §4: 32,766 bytes; four bytes a character at worst
         notes=_NOTES,
+        reads_members=True,
+        member_dates=frozenset({"unsubscribed_at"}),
+        event_types=frozenset({EventType.UNSUBSCRIBED, EventType.BOUNCED, EventType.COMPLAINED, EventType.BLOCKED}),
+        events_by_list=groups,
+        deletes=frozenset({"contacts", "lists"}),
     )
 
 
@@ -403,10 +426,13 @@ class SendGridProvider(Provider):
             **options,
         )
         self.booleans: Booleans = booleans
-        self.unsubscribe_groups = groups
+        self.list_groups = groups
+        """The ``unsubscribe_groups`` setting: list id -> unsubscribe group id."""
         self.global_unsubscribe = unsubscribe_all
         # The actions this configuration applies exactly; an instance attribute shadowing the class default.
-        self.capabilities = _capabilities(unsubscribe=bool(self.unsubscribe_groups) or global_unsubscribe)
+        self.capabilities = _capabilities(
+            unsubscribe=bool(self.list_groups) or self.global_unsubscribe, groups=bool(self.list_groups)
+        )
 
     def check_actions(self, subscriptions: Sequence[ListSubscription], *, bulk: bool = True) -> None:
         """Also refuse UNSUBSCRIBE from a list that has no group mapped when global unsubscribes are off."""
@@ -414,7 +440,7 @@ class SendGridProvider(Provider):
         for sub in subscriptions:
             if (
                 sub.action is SubscriptionAction.UNSUBSCRIBE
-                and sub.list_id not in self.unsubscribe_groups
+                and sub.list_id not in self.list_groups
                 and not self.global_unsubscribe
             ):
                 raise UnsupportedAction(
@@ -519,7 +545,7 @@ class SendGridProvider(Provider):
 
     def memberships(self) -> Memberships:
         """The subscription helper for this client's unsubscribe configuration."""
-        return Memberships(self.transport, self.unsubscribe_groups, self.global_unsubscribe)
+        return Memberships(self.transport, self.list_groups, self.global_unsubscribe)
 
     def get_contact(self, email: str) -> Contact | None:
         found = self.memberships().search([Contact(email).email])
@@ -535,9 +561,9 @@ class SendGridProvider(Provider):
             return []
         details = next(iter(found.values()))
         globally = helper.is_globally_suppressed(address)
-        groups = helper.suppressed_groups(address) if self.unsubscribe_groups and not globally else set()
+        groups = helper.suppressed_groups(address) if self.list_groups and not globally else set()
         return [
-            Membership(list_id, subscribed=not globally and self.unsubscribe_groups.get(list_id) not in groups)
+            Membership(list_id, subscribed=not globally and self.list_groups.get(list_id) not in groups)
             for list_id in details.list_ids
         ]
 
@@ -556,3 +582,124 @@ class SendGridProvider(Provider):
                     f"adding {email} to lists {list_ids} ended {job.provider_status}", provider=self.name
                 )
         helper.after_upsert([email], subscriptions)
+
+    # -- read-back, deletes and unsubscribe groups -------------------------------------------
+
+    def _list_exists(self, list_id: str) -> None:
+        """Raise NotFound unless ``list_id`` is a list of the account."""
+        self.transport.json("GET", f"/v3/marketing/lists/{path_segment(list_id)}")
+
+    def members(self, list_id: str) -> Iterator[ListMember]:
+        """The list's members from an export (reference §9): its files in order, each in the order written.
+
+        SendGrid lists hold no subscription state: a member is unsubscribed when a global
+        suppression, or one in the group ``unsubscribe_groups`` maps the list to, names it;
+        ``unsubscribed_at`` is when that suppression was made (the earlier of the two).
+        ``subscribed_at`` is unknown. The suppressions are read into memory once (they are
+        the account's, whatever the list's size); the export files are streamed.
+        """
+        self._list_exists(list_id)
+        return self._members(str(list_id))
+
+    def _unsubscribed(self, list_id: str) -> dict[str, datetime]:
+        """Address -> the earliest suppression that unsubscribes it from ``list_id``."""
+        found: dict[str, datetime] = {}
+        events = [suppression_event("unsubscribes", e.email, e.created, raw) for e, raw in self._global_entries()]
+        group = self.list_groups.get(list_id)
+        if group is not None:
+            events += [
+                suppression_event("group", e.email, e.created_at, raw)
+                for e, raw in suppressions.group_suppressions(self.transport)
+                if e.group_id == group
+            ]
+        for event in events:
+            if event.email is not None and event.at is not None:
+                found[event.email] = min(found.get(event.email, event.at), event.at)
+        return found
+
+    def _global_entries(self, start: int | None = None) -> Iterator[Any]:
+        return suppressions.suppression_entries(self.transport, "unsubscribes", start)
+
+    def _members(self, list_id: str) -> Iterator[ListMember]:
+        book = self.field_book()
+        status = run_export(self.transport, [list_id], self.poll_interval)
+        unsubscribed = self._unsubscribed(list_id)
+        for url in status.urls:
+            rows = export_rows(self.transport, url)
+            columns = ExportColumns(next(rows, []), book)
+            for row in rows:
+                try:
+                    contact = contact_from_wire(columns.details(row), book)
+                except InvalidInput as exc:
+                    log.warning("sendgrid: a member of list %s cannot be read back, skipped: %s", list_id, exc)
+                    continue
+                yield member_from_wire(contact, unsubscribed.get(contact.email))
+
+    def fetch_events(self, since: datetime, list_id: str | None) -> Iterator[ContactEvent]:
+        """Global unsubscribes, group unsubscribes, bounces, spam reports, then blocks, each list in SendGrid's
+        order (unstated; the sandbox's is oldest first).
+
+        A group unsubscribe carries the list ``unsubscribe_groups`` maps the group to (None for a group
+        mapped to no list, reported only without ``list_id``); the others are account-wide.
+        """
+        if list_id is not None:
+            self._list_exists(list_id)
+        return self._events(int(since.timestamp()), None if list_id is None else str(list_id))
+
+    def _events(self, start: int, list_id: str | None) -> Iterator[ContactEvent]:
+        for kind in suppressions.LISTS:
+            if kind == "bounces":  # group unsubscribes come after the global ones
+                yield from self._group_events(start, list_id)
+            for entry, raw in suppressions.suppression_entries(self.transport, kind, start):
+                yield suppression_event(kind, entry.email, entry.created, raw, reason=entry.reason)
+
+    def _group_events(self, start: int, list_id: str | None) -> Iterator[ContactEvent]:
+        lists_of = {group: mapped for mapped, group in self.list_groups.items()}
+        for entry, raw in suppressions.group_suppressions(self.transport):
+            mapped = lists_of.get(entry.group_id)
+            if entry.created_at < start or (list_id is not None and mapped != list_id):
+                continue
+            reason = f"unsubscribe group {entry.group_name or entry.group_id}"
+            yield suppression_event("group", entry.email, entry.created_at, raw, list_id=mapped, reason=reason)
+
+    def erase_contacts(self, emails: Sequence[str]) -> None:
+        """Search the contact ids by email, delete them (an asynchronous job, waited for), then check they are gone.
+
+        reference §11: ``DELETE /v3/marketing/contacts?ids=`` (100 ids a call, our choice); its job is
+        polled at ``/contacts/imports/{id}``. Suppressions are not touched (they are kept apart, §5).
+        """
+        helper = self.memberships()
+        found = helper.search(emails)
+        jobs = []
+        for chunk in chunks([c.id for c in found.values()], SEARCH_LIMIT):
+            answer = self.transport.json("DELETE", "/v3/marketing/contacts", params={"ids": ",".join(chunk)})
+            jobs.append(converter.structure(answer, UpsertResponse).job_id)
+        for job_id in jobs:
+            job = self.wait(job_id, timeout=3600)
+            if not job.status.is_success:
+                raise ProviderError(f"the delete job {job_id} ended {job.provider_status}", provider=self.name)
+        left = helper.search(list(found))
+        if left:
+            raise ProviderError(
+                f"SendGrid still holds {len(left)} of the deleted contacts, e.g. {next(iter(left))}", provider=self.name
+            )
+
+    def delete_list(self, list_id: str) -> None:
+        """``DELETE /v3/marketing/lists/{id}``: 204, the contacts stay (reference §11)."""
+        self.transport.request("DELETE", f"/v3/marketing/lists/{path_segment(list_id)}")
+
+    def unsubscribe_groups(self) -> list[UnsubscribeGroup]:
+        """The account's unsubscribe groups (``GET /v3/asm/groups``, reference §12a), to map lists to."""
+        return [converter.structure(item, UnsubscribeGroup) for item in self.transport.json("GET", "/v3/asm/groups")]
+
+    def create_unsubscribe_group(self, name: str, description: str) -> UnsubscribeGroup:
+        """Create an unsubscribe group (``POST /v3/asm/groups``); names are unique, at most 30 characters,
+        descriptions at most 100 (reference §12a). Connect with ``unsubscribe_groups={list_id: group.id}``."""
+        if not 1 <= len(name) <= 30:
+            raise InvalidInput("SendGrid group names are 1 to 30 characters", field="name")
+        if len(description) > 100:
+            raise InvalidInput("SendGrid group descriptions are at most 100 characters", field="description")
+        if any(group.name == name for group in self.unsubscribe_groups()):
+            raise InvalidInput(f"SendGrid already has an unsubscribe group called {name!r}", field="name")
+        body = converter.unstructure(CreateGroup(name, description))
+        return converter.structure(self.transport.json("POST", "/v3/asm/groups", json=body), UnsubscribeGroup)

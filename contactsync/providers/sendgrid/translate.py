@@ -8,22 +8,33 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date, datetime, timezone
 from typing import Any, Literal
 
 import cattrs
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
-from contactsync.errors import UnrepresentableValue
+from contactsync.errors import InvalidInput, UnrepresentableValue
 from contactsync.jsonplan import AS_IS, WHEN_AS_UTC, Conversion
-from contactsync.model import Contact, FieldType, ImportJob, ImportStatus, PropertyValue, field_type_of
+from contactsync.model import (
+    Contact,
+    ContactEvent,
+    EventType,
+    FieldType,
+    ImportJob,
+    ImportStatus,
+    ListMember,
+    PropertyValue,
+    field_type_of,
+)
 from contactsync.providers.sendgrid.wire import (
     RESERVED_TEXT_FIELDS,
     ContactDetails,
     ContactRequest,
     ErrorBody,
     ErrorDetail,
+    ExportRequest,
     FieldDefinitions,
     FieldRecord,
     ImportRequest,
@@ -46,6 +57,10 @@ __all__ = [
     "contact_to_wire",
     "cell_formatter",
     "custom_value",
+    "ExportColumns",
+    "details_from_export",
+    "member_from_wire",
+    "suppression_event",
     "split_name",
     "field_type_from_wire",
     "field_type_to_wire",
@@ -113,6 +128,11 @@ _FRACTION = re.compile(r"\.\d+")
 
 def parse_timestamp(raw: str) -> datetime:
     """Read ``YYYY-MM-DDTHH:MM:SSZ`` leniently (fractions, offsets, a bare date); naive means UTC."""
+    if len(raw) == 20 and raw[19] == "Z":  # the usual form: one C call
+        try:
+            return datetime.fromisoformat(raw[:19] + "+00:00")
+        except ValueError:
+            pass
     text = raw.strip().replace("Z", "+00:00").replace("z", "+00:00")
     try:
         parsed = datetime.fromisoformat(text)
@@ -178,12 +198,13 @@ def _make_converter() -> cattrs.Converter:
 
     for cls in (ContactRequest, ImportResults, JobRecord, ErrorBody, ErrorDetail):
         conv.register_unstructure_hook(cls, make_dict_unstructure_fn(cls, conv, _cattrs_omit_if_default=True))
-    conv.register_unstructure_hook(
-        ImportRequest,
-        make_dict_unstructure_fn(
-            ImportRequest, conv, _cattrs_omit_if_default=True, file_type=override(omit_if_default=False)
-        ),
-    )
+    for request in (ImportRequest, ExportRequest):
+        conv.register_unstructure_hook(
+            request,
+            make_dict_unstructure_fn(
+                request, conv, _cattrs_omit_if_default=True, file_type=override(omit_if_default=False)
+            ),
+        )
 
     conv.register_structure_hook(
         PageMetadata, make_dict_structure_fn(PageMetadata, conv, self_url=override(rename="self"))
@@ -590,9 +611,125 @@ def contact_from_wire(details: ContactDetails, book: FieldBook) -> Contact:
     """
     first, last = details.first_name, details.last_name
     name = f"{first} {last}" if last else (first or None)
-    properties: dict[str, PropertyValue] = {f: getattr(details, f) for f in RESERVED_TEXT_FIELDS if getattr(details, f)}
+    properties: dict[str, PropertyValue] = {f: v for f in RESERVED_TEXT_FIELDS if (v := getattr(details, f))}
     for field_name, raw in details.custom_fields.items():
         if raw == "" or raw is None:
             continue
-        properties[field_name] = _typed(book.custom(field_name), raw)
+        properties[field_name] = _typed(book.custom_exact(field_name) or book.custom(field_name), raw)
     return Contact(details.email or "", name=name, properties=properties)
+
+
+# -- read-back: exports and suppressions ----------------------------------------------------
+
+_EXPORT_RESERVED = frozenset({"email", "first_name", "last_name", *RESERVED_TEXT_FIELDS})
+_EXPORT_SKIPPED = frozenset({"list_ids", "segment_ids", *READ_ONLY_FIELDS} - {"created_at", "updated_at"})
+_INTEGER = re.compile(r"-?\d+")
+
+
+def _export_number(cell: str) -> int | float | str:
+    """A Number cell as the JSON number a read would give (an integer without a point or an exponent)."""
+    if cell.isdigit():
+        return int(cell)
+    text = cell.strip()
+    try:
+        return int(text) if _INTEGER.fullmatch(text) else float(text)
+    except ValueError:
+        return cell
+
+
+def _alternates(cell: str) -> list[str]:
+    """``ALTERNATE_EMAILS`` in one cell: a JSON array, or addresses split at commas (the format is UNCONFIRMED, §9)."""
+    text = cell.strip()
+    if not text:
+        return []
+    if text.startswith("["):
+        try:
+            return [str(item) for item in json.loads(text)]
+        except ValueError:
+            pass
+    return [part.strip() for part in text.replace(";", ",").split(",") if part.strip()]
+
+
+class ExportColumns:
+    """What each column of a CSV export holds, worked out once from its header (the per-row work is then a lookup).
+
+    reference/sendgrid.md §9: column names are the field names upper-cased, every value a
+    string, empty cells blank. Names are matched case-insensitively: reserved fields by
+    name, ``CONTACT_ID`` as the id, others as custom fields through ``book`` (whose spelling
+    they take back), their Number cells as numbers. Columns the reference leaves open
+    (``LIST_IDS``, the read-only fields) are ignored, and so are the contact's own
+    ``CREATED_AT``/``UPDATED_AT``, which no contact carries.
+    """
+
+    def __init__(self, header: Sequence[str], book: FieldBook) -> None:
+        self.reserved: list[tuple[int, str]] = []
+        self.custom: list[tuple[int, str, bool]] = []
+        """(column, field name, whether it is a Number field)."""
+        self.contact_id: int | None = None
+        self.alternates: int | None = None
+        for at, column in enumerate(header):
+            name = column.strip().lower()
+            if name in _EXPORT_RESERVED:
+                self.reserved.append((at, name))
+            elif name == "contact_id":
+                self.contact_id = at
+            elif name == "alternate_emails":
+                self.alternates = at
+            elif name not in _EXPORT_SKIPPED and name not in ("created_at", "updated_at"):
+                record = book.custom(name)
+                field = column if record is None else record.name
+                self.custom.append((at, field, record is not None and record.field_type is WireFieldType.NUMBER))
+        self.width = len(header)
+
+    def details(self, cells: Sequence[str]) -> ContactDetails:
+        """The contact record one row stands for, so that :func:`contact_from_wire` reads it as a search result."""
+        if len(cells) != self.width:
+            raise InvalidInput(f"an export row has {len(cells)} cells, its header {self.width}", field="row")
+        reserved: dict[str, Any] = {name: cells[at] for at, name in self.reserved if cells[at]}  # "" is the default
+        custom = {
+            name: (_export_number(cells[at]) if number else cells[at]) for at, name, number in self.custom if cells[at]
+        }
+        if self.alternates is not None and cells[self.alternates]:
+            reserved["alternate_emails"] = _alternates(cells[self.alternates])
+        contact_id = cells[self.contact_id] if self.contact_id is not None else ""
+        return ContactDetails(id=contact_id, custom_fields=custom, **reserved)
+
+
+def details_from_export(row: Mapping[str, str], book: FieldBook) -> ContactDetails:
+    """The contact record of one export row given as {column: cell} (see :class:`ExportColumns`)."""
+    return ExportColumns(list(row), book).details(list(row.values()))
+
+
+def member_from_wire(contact: Contact, unsubscribed_at: datetime | None) -> ListMember:
+    """A list member: SendGrid lists hold no standing, so subscribed means no suppression applies (§5)."""
+    return ListMember(contact=contact, subscribed=unsubscribed_at is None, unsubscribed_at=unsubscribed_at)
+
+
+def _instant(seconds: int) -> datetime:
+    # reference/sendgrid.md §12d: created is Unix seconds; values over 10^11 are read as milliseconds (§13c).
+    return datetime.fromtimestamp(seconds / 1000 if seconds > 10**11 else seconds, tz=timezone.utc)
+
+
+_SUPPRESSION_TYPES = {
+    "unsubscribes": EventType.UNSUBSCRIBED,
+    "group": EventType.UNSUBSCRIBED,
+    "bounces": EventType.BOUNCED,
+    "spam_reports": EventType.COMPLAINED,
+    "blocks": EventType.BLOCKED,
+}
+"""Each suppression list (reference §12) and the event an entry of it is; another name maps to UNKNOWN."""
+
+
+def suppression_event(
+    kind: str, email: str, created: int, raw: Mapping[str, Any], *, list_id: str | None = None, reason: str = ""
+) -> ContactEvent:
+    """An entry of a suppression list as an event: ``kind`` names the list (``group`` for a group's)."""
+    return ContactEvent(
+        provider=PROVIDER,
+        type=_SUPPRESSION_TYPES.get(kind, EventType.UNKNOWN),
+        email=email.lower(),
+        at=_instant(created),
+        list_id=list_id,
+        reason=reason or None,
+        raw=dict(raw),
+    )

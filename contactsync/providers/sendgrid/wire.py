@@ -16,11 +16,17 @@ __all__ = [
     "ContactDetails",
     "ContactRequest",
     "CreateField",
+    "CreateGroup",
     "CreateList",
     "ErrorBody",
     "ErrorDetail",
+    "ExportCreated",
+    "ExportRequest",
+    "ExportStatus",
     "FieldDefinitions",
     "FieldRecord",
+    "GlobalUnsubscribe",
+    "GroupSuppression",
     "ImportRequest",
     "ImportResponse",
     "ImportResults",
@@ -33,6 +39,8 @@ __all__ = [
     "SearchEmails",
     "SearchHit",
     "SearchResponse",
+    "SuppressionEntry",
+    "UnsubscribeGroup",
     "UploadHeader",
     "UpsertRequest",
     "UpsertResponse",
@@ -301,3 +309,83 @@ class ErrorBody:
     """SendGrid's error body; ``errors`` may be a lone object (a spec quirk, §2)."""
 
     errors: list[ErrorDetail] = attrs.field(factory=list)
+
+
+@attrs.frozen
+class ExportRequest:
+    """Body of ``POST /v3/marketing/contacts/exports`` (reference/sendgrid.md §9); every field optional."""
+
+    list_ids: list[str] | None = None
+    file_type: str = "csv"
+    max_file_size: int | None = None
+
+
+@attrs.frozen
+class ExportCreated:
+    """The 202 answer to an export request (``id`` is not marked required in the spec, §9)."""
+
+    id: str
+
+
+@attrs.frozen
+class ExportStatus:
+    """``GET /v3/marketing/contacts/exports/{id}``: ``pending``, ``ready`` (with ``urls``) or a failure (§9)."""
+
+    id: str
+    status: str
+    urls: list[str] = attrs.field(factory=list)
+    message: str | None = None
+    contact_count: int | None = None
+    expires_at: datetime | None = None
+
+
+@attrs.frozen
+class UnsubscribeGroup:
+    """An unsubscribe (ASM) group: what ``unsubscribe_groups={list_id: id}`` maps a list to (§12a).
+
+    ``unsubscribes`` counts the addresses suppressed in it.
+    """
+
+    id: int
+    name: str
+    description: str = ""
+    is_default: bool = False
+    unsubscribes: int = 0
+
+
+@attrs.frozen
+class CreateGroup:
+    """Body of ``POST /v3/asm/groups``: name (at most 30 characters) and description (at most 100)."""
+
+    name: str
+    description: str
+    is_default: bool = False
+
+
+@attrs.frozen
+class GlobalUnsubscribe:
+    """One entry of ``GET /v3/suppression/unsubscribes`` (§12d): ``created`` in Unix seconds."""
+
+    created: int
+    email: str
+
+
+@attrs.frozen
+class GroupSuppression:
+    """One entry of ``GET /v3/asm/suppressions`` (§12b): an address suppressed in a group, since ``created_at``."""
+
+    email: str
+    group_id: int
+    created_at: int
+    group_name: str = ""
+
+
+@attrs.frozen
+class SuppressionEntry:
+    """One entry of the bounces, spam reports or blocks lists (§12d); ``reason``/``status``/``ip`` where given."""
+
+    created: int
+    email: str
+    reason: str = ""
+    status: str = ""
+    ip: str = ""
