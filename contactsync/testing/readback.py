@@ -26,7 +26,7 @@ from contactsync.model import Contact, EventType, ImportJob, ListMember, ListSub
 from contactsync.provider import Provider
 from contactsync.sandbox import Sandbox, SimulatedEvent
 
-__all__ = ["ACROSS_PAGES", "CAUSES", "ReadbackSuite"]
+__all__ = ["ACROSS_PAGES", "CAUSES", "UNDECLARED", "UNKNOWN_LIST", "ReadbackSuite"]
 
 ACROSS_PAGES = 2_100
 """Members enough for more than two pages of 1,000 (Mailjet's and dotmailer's largest)."""
