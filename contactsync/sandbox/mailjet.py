@@ -1208,10 +1208,12 @@ class MailjetEmulator(Emulator):
 
     def _callback_values(self, body: dict[str, Any], current: dict[str, Any] | None) -> dict[str, Any] | Response:
         """The record ``body`` makes of ``current`` (a new one when None), or Mailjet's 400 for a wrong field."""
+        # reference §12a: IsBackup false and Version 1 by default (META-2015F), Status alive or dead (NODE-W).
         record = dict(current or {"EventType": None, "IsBackup": False, "Status": "alive", "Url": None, "Version": 1})
         event = self._get(body, "EventType", record["EventType"])
         if not isinstance(event, str) or event.lower() not in CALLBACK_EVENTS:
-            # reference §12a: the seven documented types (META-2015F's older four are not accepted here).
+            # reference §12a: the seven documented types (META-2015F's older four are not accepted here); required,
+            # since whether Mailjet defaults it is UNCONFIRMED and every documented example sends it.
             known = ", ".join(CALLBACK_EVENTS)
             return self.error(400, "Object properties invalid", {"EventType": f"EventType must be one of {known}"})
         url = self._get(body, "Url", record["Url"])

@@ -1160,7 +1160,7 @@ class SendGridEmulator(Emulator):
         webhook = self._webhook_values(self.json_object(request), None)
         if isinstance(webhook, Response):
             return webhook
-        webhook.update(id=str(uuid.uuid4()), created_date=_now())
+        webhook.update(id=str(uuid.uuid4()), created_date=_now())  # reference §13a: a uuid-like id, ISO 8601 UTC
         return self._stored_webhook(request, webhook, 201)
 
     def list_webhooks(self, request: Request) -> Response:
