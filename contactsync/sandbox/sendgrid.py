@@ -96,7 +96,7 @@ WEBHOOK_FLAGS = (
 )
 """reference §13a: one boolean per event family in a webhook's settings (false unless set: the default is
 UNCONFIRMED, and a webhook posting nothing it was not asked for is the safer reading)."""
-EVENT_FLAGS: Mapping[str, str] = {**{flag: flag for flag in WEBHOOK_FLAGS}, "spamreport": "spam_report"}
+EVENT_FLAGS: Mapping[str, str] = {flag.replace("spam_report", "spamreport"): flag for flag in WEBHOOK_FLAGS}
 """Event name -> the settings flag that has it posted (reference §13a: the flag ``spam_report``, the event
 ``spamreport``)."""
 MAX_WEBHOOKS = 5
@@ -1234,7 +1234,7 @@ class SendGridEmulator(Emulator):
         webhook = self._webhook(webhook_id) if webhook_id is not None else None
         webhook = webhook or next((w for w in self._webhooks().values() if w["url"] == url), None)
         key = self._signing_key(webhook)
-        events = [sendgrid_event(name, TEST_EMAIL) for name in EVENT_FLAGS if name != "spam_report"]
+        events = [sendgrid_event(name, TEST_EMAIL) for name in EVENT_FLAGS]
         self._after_response.pushes.append(functools.partial(push_sendgrid, url, events, key))
         return Response(status=204)
 
@@ -1248,8 +1248,10 @@ class SendGridEmulator(Emulator):
         """One POST per enabled webhook, of the events its flags ask for, signed when its signing is on (§13)."""
         pushes: list[Push] = []
         for webhook in self._webhooks().values():
+            if not webhook["enabled"]:
+                continue
             events = [r for r in simulated.records if webhook.get(EVENT_FLAGS.get(str(r["event"]), "")) is True]
-            if webhook["enabled"] and webhook["url"] and events:
+            if events:
                 send = functools.partial(push_sendgrid, webhook["url"], events, self._signing_key(webhook))
                 pushes.append(functools.partial(self.redelivery.deliver, send))
         return pushes
