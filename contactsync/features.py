@@ -8,7 +8,7 @@ from contactsync.events.formats import FORMATS
 from contactsync.model import EventType, FieldType, SubscriptionAction
 from contactsync.provider import Provider
 
-__all__ = ["feature_matrix"]
+__all__ = ["feature_matrix", "push_and_poll"]
 
 
 def _yes_no(flag: bool) -> str:
@@ -19,6 +19,22 @@ def _pushed(provider: str) -> str:
     """The contact events ``provider``'s webhook pushes, by their raw names, from the parser's own table."""
     fmt = FORMATS.get(provider)
     return ", ".join(fmt.event_types) if fmt is not None else "none: poll ``events_since``"
+
+
+def _pushed_types(provider: str) -> frozenset[EventType]:
+    """The EventTypes ``provider``'s webhook pushes (its parser's table), none where it has no webhook."""
+    fmt = FORMATS.get(provider)
+    return frozenset(fmt.event_types.values()) if fmt is not None else frozenset()
+
+
+def _push_poll_rows(classes: Sequence[type[Provider]]) -> list[list[str]]:
+    """What only the webhook tells, and what only polling finds: the parser's table against ``event_types``."""
+    return [
+        ["pushed, not found by ``events_since()``"]
+        + [_types(_pushed_types(cls.name) - cls.capabilities.event_types) for cls in classes],
+        ["found by ``events_since()``, not pushed"]
+        + [_types(cls.capabilities.event_types - _pushed_types(cls.name)) for cls in classes],
+    ]
 
 
 def feature_matrix(classes: Sequence[type[Provider]]) -> list[list[str]]:
@@ -72,6 +88,11 @@ def _listed(items: list[str]) -> str:
     return ", ".join(items) or "none"
 
 
+def _types(kinds: frozenset[EventType]) -> str:
+    """EventType values in the enum's order, or "none"."""
+    return _listed([t.value for t in EventType if t in kinds])
+
+
 def _readback_rows(classes: Sequence[type[Provider]]) -> list[list[str]]:
     """The read-back rows: ``members()``, its dates, what ``events_since`` finds, deletes."""
     rows = [["``members()``"] + [_yes_no(cls.capabilities.reads_members) for cls in classes]]
@@ -82,11 +103,31 @@ def _readback_rows(classes: Sequence[type[Provider]]) -> list[list[str]]:
             for cls in classes
         ]
     )
-    rows.append(
-        ["``events_since()`` finds"]
-        + [_listed([t.value for t in EventType if t in cls.capabilities.event_types]) for cls in classes]
-    )
+    rows.append(["``events_since()`` finds"] + [_types(cls.capabilities.event_types) for cls in classes])
     rows.append(["events of one list"] + [_yes_no(cls.capabilities.events_by_list) for cls in classes])
+    rows.extend(_push_poll_rows(classes))
     for what in ("contacts", "lists"):
         rows.append([f"delete {what}"] + [_yes_no(what in cls.capabilities.deletes) for cls in classes])
+    return rows
+
+
+def _by_type(provider: str) -> str:
+    """``provider``'s pushed raw events grouped by the EventType each reads as, from its parser's table."""
+    fmt = FORMATS.get(provider)
+    if fmt is None:
+        return "nothing"
+    grouped = {kind: [raw for raw, read in fmt.event_types.items() if read is kind] for kind in EventType}
+    return "; ".join(
+        f"{', '.join(f'``{raw}``' for raw in raws)}: {kind.value}" for kind, raws in grouped.items() if raws
+    )
+
+
+def push_and_poll(classes: Sequence[type[Provider]]) -> list[list[str]]:
+    """Rows of (provider, what its webhook pushes, what ``events_since`` finds, what only one of them tells), the
+    header row first: the parsers' tables (:data:`~contactsync.events.formats.FORMATS`) against the declared
+    ``event_types``."""
+    rows = [["provider", "pushed by webhook", "found by ``events_since()``", "only pushed", "only polled"]]
+    for cls in classes:
+        pushed, polled = _pushed_types(cls.name), cls.capabilities.event_types
+        rows.append([cls.name, _by_type(cls.name), _types(polled), _types(pushed - polled), _types(polled - pushed)])
     return rows

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from contactsync import registry
-from contactsync.features import feature_matrix
+from contactsync.features import feature_matrix, push_and_poll
 from contactsync.provider import Provider
 from tests.toy import ToyProvider
 
@@ -31,3 +31,32 @@ def test_a_provider_that_declares_no_read_back_shows_none() -> None:
     assert rows["``members()``"] == ["no"]
     assert rows["``events_since()`` finds"] == ["none"]
     assert rows["delete contacts"] == ["no"]
+
+
+def test_the_push_and_poll_rows_set_each_webhook_against_what_polling_finds() -> None:
+    rows = _rows([registry.load(name) for name in ("mailjet", "sendgrid", "dotmailer")])
+    # Mailjet pushes bounces, complaints and blocks it cannot find by time; SendGrid's group resubscribe leaves
+    # nothing to poll; dotmailer pushes nothing, so polling is all there is.
+    assert rows["pushed, not found by ``events_since()``"] == ["bounced, complained, blocked", "subscribed", "none"]
+    assert rows["found by ``events_since()``, not pushed"] == [
+        "subscribed",
+        "none",
+        "unsubscribed, bounced, complained, blocked",
+    ]
+
+
+def test_a_provider_without_webhooks_or_events_has_nothing_either_way() -> None:
+    rows = _rows([ToyProvider])
+    assert (
+        rows["pushed, not found by ``events_since()``"] == rows["found by ``events_since()``, not pushed"] == ["none"]
+    )
+
+
+def test_the_push_and_poll_table_reads_the_parsers_tables_and_the_declarations() -> None:
+    header, *rows = push_and_poll([registry.load(name) for name in ("mailjet", "dotmailer")])
+    assert header[0] == "provider"
+    by_provider = {row[0]: dict(zip(header[1:], row[1:], strict=True)) for row in rows}
+    assert by_provider["mailjet"]["pushed by webhook"].startswith("``unsub``: unsubscribed; ``bounce``: bounced")
+    assert by_provider["mailjet"]["only polled"] == "subscribed"
+    assert by_provider["dotmailer"]["pushed by webhook"] == "nothing"
+    assert by_provider["dotmailer"]["only polled"] == by_provider["dotmailer"]["found by ``events_since()``"]

@@ -18,6 +18,7 @@ from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
 from contactsync.sandbox.simulation import SimulatedEvent
+from contactsync.sandbox.webhooks import Push
 
 __all__ = ["MAX_BODY_BYTES", "Emulator", "MalformedRequest", "json_response"]
 
@@ -121,6 +122,15 @@ class Emulator(abc.ABC):
         provider would, under ``self.lock``; ``email`` is lower-cased. Raises ValueError for an unknown list or
         contact. Called by :meth:`Sandbox.simulate <contactsync.sandbox.Sandbox.simulate>`."""
         raise NotImplementedError(f"the {self.name} emulator simulates no recipient events")
+
+    def webhook_pushes(self, simulated: SimulatedEvent) -> list[Push]:
+        """The webhook POSTs the provider makes for ``simulated``, to the URLs registered with this emulator.
+
+        Planned under ``self.lock`` (the registrations are state) and made by
+        :meth:`Sandbox.simulate <contactsync.sandbox.Sandbox.simulate>` once it is released, since a
+        receiver may call back into the sandbox. None by default: a provider without webhooks.
+        """
+        return []
 
     def fail_next_jobs(self, count: int = 1) -> None:
         """Make the next ``count`` import jobs end in the provider's own failure status, applying nothing."""

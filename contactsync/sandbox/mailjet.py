@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import base64
 import csv
+import functools
 import hashlib
 import io
 import json
 import re
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import datetime, timedelta, timezone
 from typing import Any, ClassVar
 
@@ -24,6 +25,7 @@ from werkzeug.wrappers import Request, Response
 from contactsync.sandbox.emulator import Emulator, MalformedRequest, json_response
 from contactsync.sandbox.paging import Views
 from contactsync.sandbox.simulation import SimulatedEvent
+from contactsync.sandbox.webhooks import Push, Redelivery, mailjet_event, postable, push_mailjet
 
 __all__ = ["MailjetEmulator"]
 
@@ -48,6 +50,21 @@ _EMAIL = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-
 ANONYMISED_DOMAIN = "@domain.invalid"
 """reference §11 (DOC-DEL): a GDPR-deleted contact keeps its ID with an address ``\\x<40 hex>@domain.invalid``."""
 _FILTER_TRUE = ("true", "1")
+CALLBACK_EVENTS: Mapping[str, int] = {
+    # reference §12a: the EventType values and the numbers the GET filter takes (NODE-W EventTypeValue).
+    "click": 1,
+    "bounce": 2,
+    "spam": 3,
+    "blocked": 4,
+    "unsub": 5,
+    "open": 6,
+    "sent": 7,
+}
+"""The ``/eventcallbackurl`` event types, with the number each has in the ``EventType`` filter."""
+CALLBACK_FIELDS = frozenset({"APIKeyID", "EventType", "IsBackup", "Status", "Url", "Version"})
+"""The writable fields of an ``/eventcallbackurl`` record (reference §12a; ``ID`` is read-only)."""
+API_KEY_ID = 1
+"""The sandbox account's API key id, which a callback record carries as ``APIKeyID`` (reference §12a)."""
 _AUTH_FAILURE = (
     "API key authentication/authorization failure. "
     "You may be unauthorized to access the API or your API key may be expired."
@@ -187,6 +204,11 @@ class MailjetEmulator(Emulator):
             ("/v3/DATA/batchjob/<ref>/jsonerror/application:json/last", "json_errors", ["GET"]),
             ("/v4/contacts/<ref>", "gdpr_delete", ["DELETE"]),
             (f"{rest}/contactdata", "list_data", ["GET"]),
+            (f"{rest}/eventcallbackurl", "list_callbacks", ["GET"]),
+            (f"{rest}/eventcallbackurl", "create_callback", ["POST"]),
+            (f"{rest}/eventcallbackurl/<ref>", "get_callback", ["GET"]),
+            (f"{rest}/eventcallbackurl/<ref>", "update_callback", ["PUT"]),
+            (f"{rest}/eventcallbackurl/<ref>", "delete_callback", ["DELETE"]),
         ]
         # Paths are matched lower-cased (see handle).
         return [Rule(path.lower(), endpoint=endpoint, methods=methods) for path, endpoint, methods in routes]
@@ -194,6 +216,9 @@ class MailjetEmulator(Emulator):
     def __init__(self) -> None:
         self.views = Views()
         """The ordered key lists of the paged GETs (reference §9: a list read is many pages)."""
+        self.redelivery = Redelivery()
+        """How an Event API POST that is not answered 200 is sent again: at a fixed pause, as Mailjet retries
+        every 30 s (reference §12b), a bounded number of times."""
         super().__init__()
 
     def load(self, text: str) -> None:
@@ -203,7 +228,7 @@ class MailjetEmulator(Emulator):
 
     def initial_state(self) -> dict[str, Any]:
         return {
-            "next_id": {"contact": 1, "list": 1, "job": 1, "data": 1, "metadata": 1, "recipient": 1},
+            "next_id": {"contact": 1, "list": 1, "job": 1, "data": 1, "metadata": 1, "recipient": 1, "callback": 1},
             "contacts": {},
             "contact_ids": {},
             "lists": {},
@@ -211,6 +236,7 @@ class MailjetEmulator(Emulator):
             "metadata": {},
             "jobs": {},
             "data": {},
+            "callbacks": {},
         }
 
     def credentials(self) -> dict[str, str]:
@@ -265,7 +291,7 @@ class MailjetEmulator(Emulator):
     # -- helpers ---------------------------------------------------------------------------------
 
     def _next(self, kind: str) -> int:
-        number: int = self.state["next_id"][kind]
+        number: int = self.state["next_id"].setdefault(kind, 1)  # a kind newer than a loaded state starts at 1
         self.state["next_id"][kind] = number + 1
         return number
 
@@ -1162,6 +1188,148 @@ class MailjetEmulator(Emulator):
         writer.writerows(job["ErrorRows"])
         return Response(out.getvalue(), status=200, content_type="text/csv")
 
+    # -- /eventcallbackurl: where the Event API posts (reference §12a) ----------------------------------
+
+    def _callbacks(self) -> dict[str, dict[str, Any]]:
+        callbacks: dict[str, dict[str, Any]] = self.state.setdefault("callbacks", {})  # absent from older states
+        return callbacks
+
+    def _callback(self, ref: str) -> dict[str, Any] | None:
+        """A callback record by ``ID`` or by its unique key ``EventType|IsBackup`` (reference §12a, DOC-FILTER)."""
+        callbacks = self._callbacks()
+        if ref in callbacks:
+            return callbacks[ref]
+        event, bar, backup = ref.partition("|")
+        if not bar or backup not in ("true", "false"):
+            return None
+        return next(
+            (c for c in callbacks.values() if c["EventType"] == event and c["IsBackup"] == (backup == "true")), None
+        )
+
+    def _callback_values(self, body: dict[str, Any], current: dict[str, Any] | None) -> dict[str, Any] | Response:
+        """The record ``body`` makes of ``current`` (a new one when None), or Mailjet's 400 for a wrong field."""
+        # reference §12a: IsBackup false and Version 1 by default (META-2015F), Status alive or dead (NODE-W).
+        record = dict(current or {"EventType": None, "IsBackup": False, "Status": "alive", "Url": None, "Version": 1})
+        event = self._get(body, "EventType", record["EventType"])
+        if not isinstance(event, str) or event.lower() not in CALLBACK_EVENTS:
+            # reference §12a: the seven documented types (META-2015F's older four are not accepted here); required,
+            # since whether Mailjet defaults it is UNCONFIRMED and every documented example sends it.
+            known = ", ".join(CALLBACK_EVENTS)
+            return self.error(400, "Object properties invalid", {"EventType": f"EventType must be one of {known}"})
+        url = self._get(body, "Url", record["Url"])
+        if not postable(url):
+            return self.error(400, "Object properties invalid", {"Url": "Url must be an http or https URL"})
+        version = self._get(body, "Version", record["Version"])
+        if version not in (1, 2) or isinstance(version, bool):
+            return self.error(400, "Object properties invalid", {"Version": "Version is 1 or 2"})
+        backup = self._get(body, "IsBackup", record["IsBackup"])
+        status = self._get(body, "Status", record["Status"])
+        if not isinstance(backup, bool):
+            return self.error(400, "Object properties invalid", {"IsBackup": "IsBackup is true or false"})
+        if status not in ("alive", "dead"):
+            return self.error(400, "Object properties invalid", {"Status": "Status is alive or dead"})
+        if current is not None and url != current["Url"] and self._get(body, "Status") is None:
+            status = "alive"  # reference §12a (DOC-EVT l.207): a suspended URL is reactivated by a new URL
+        record.update(EventType=event.lower(), Url=url, Version=version, IsBackup=backup, Status=status)
+        return record
+
+    def _taken(self, record: dict[str, Any], number: int | None) -> Response | None:
+        """Mailjet's 400 when another record has this one's ``EventType|IsBackup`` (one URL per event type)."""
+        key = f"{record['EventType']}|{str(record['IsBackup']).lower()}"
+        other = self._callback(key)
+        if other is None or other["ID"] == number:
+            return None
+        # reference §12a: the unique key; the message follows the MJ18 duplicates of §6 (its wording UNCONFIRMED).
+        message = f'MJ18 A EventCallbackUrl resource with value "{key}" for EventType|IsBackup already exists.'
+        return self.error(400, message)
+
+    def list_callbacks(self, request: Request) -> Response:
+        """``GET /eventcallbackurl`` with the filters of reference §12a: ``EventType`` (its number, or its name),
+        ``Backup``, ``Status``, ``Version``, ``APIKey``."""
+        found = sorted(self._callbacks().values(), key=lambda c: c["ID"])
+        event = _arg(request, "EventType")
+        if event is not None:
+            found = [c for c in found if event.lower() in (c["EventType"], str(CALLBACK_EVENTS[c["EventType"]]))]
+        backup = _arg(request, "Backup")
+        if backup is not None:
+            found = [c for c in found if c["IsBackup"] == (backup.lower() in _FILTER_TRUE)]
+        for name, key in (("Status", "Status"), ("Version", "Version"), ("APIKey", "APIKeyID")):
+            value = _arg(request, name)
+            if value is not None:
+                found = [c for c in found if str(c[key]).lower() == value.lower()]
+        return self._page(request, found)
+
+    def create_callback(self, request: Request) -> Response:
+        body = self._body(request, "TEventCallbackUrl", CALLBACK_FIELDS)
+        if isinstance(body, Response):
+            return body
+        record = self._callback_values(body, None)
+        if isinstance(record, Response):
+            return record
+        taken = self._taken(record, None)
+        if taken is not None:
+            return taken
+        # reference §12a: APIKeyID is filled from the credentials (the examples never send it).
+        record.update(ID=self._next("callback"), APIKeyID=API_KEY_ID)
+        record = dict(sorted(record.items()))  # reference §12a (NODE-W): the fields in alphabetical order
+        self._callbacks()[str(record["ID"])] = record
+        return self._envelope([record], 201)  # reference §12a: 201 (WEB-CODES)
+
+    def get_callback(self, request: Request, ref: str) -> Response:
+        record = self._callback(ref)
+        return self.error(404, "Object not found") if record is None else self._envelope([record])
+
+    def update_callback(self, request: Request, ref: str) -> Response:
+        """``PUT /eventcallbackurl/{id}``: any subset of the POST fields (reference §12a); 304 when nothing changes."""
+        current = self._callback(ref)
+        if current is None:
+            return self.error(404, "Object not found")
+        body = self._body(request, "TEventCallbackUrl", CALLBACK_FIELDS)
+        if isinstance(body, Response):
+            return body
+        record = self._callback_values(body, current)
+        if isinstance(record, Response):
+            return record
+        taken = self._taken(record, current["ID"])
+        if taken is not None:
+            return taken
+        if record == current:
+            return Response(status=304)  # reference §7: a PUT that changes nothing
+        current.update(record)
+        return self._envelope([current])
+
+    def delete_callback(self, request: Request, ref: str) -> Response:
+        record = self._callback(ref)
+        if record is None:
+            return self.error(404, "Object not found")
+        del self._callbacks()[str(record["ID"])]
+        return Response(status=204)
+
+    def _callback_for(self, event: str) -> dict[str, Any] | None:
+        """Where Mailjet posts ``event``: the primary URL while it is alive, else the backup (reference §12a)."""
+        for backup in ("false", "true"):
+            record = self._callback(f"{event}|{backup}")
+            if record is not None and record["Status"] == "alive":
+                return record
+        return None
+
+    def webhook_pushes(self, simulated: SimulatedEvent) -> list[Push]:
+        """One POST per callback URL: Version 2 groups the events, Version 1 posts each alone (reference §12b)."""
+        grouped: dict[tuple[str, int], list[Mapping[str, Any]]] = {}
+        for record in simulated.records:
+            callback = self._callback_for(record["event"])
+            if callback is not None:
+                grouped.setdefault((callback["Url"], callback["Version"]), []).append(record)
+        batches = [
+            (url, version, batch)
+            for (url, version), records in grouped.items()
+            for batch in ([records] if version == 2 else [[record] for record in records])
+        ]
+        return [
+            functools.partial(self.redelivery.deliver, functools.partial(push_mailjet, url, batch, version=version))
+            for url, version, batch in batches
+        ]
+
     # -- recipients acting (Sandbox.simulate) ----------------------------------------------------------
 
     def simulate(self, email: str, event: str, list_id: str | None) -> SimulatedEvent:
@@ -1178,19 +1346,10 @@ class MailjetEmulator(Emulator):
         target = None if list_id is None else self._list(list_id)
         if list_id is not None and target is None:
             raise ValueError(f"the Mailjet sandbox has no list {list_id}")
-        now = _now()
-        stamp = int(datetime.now(timezone.utc).timestamp())
-        base = {
-            "time": stamp,
-            "email": contact["Email"],
-            "mj_campaign_id": 0,
-            "mj_contact_id": contact["ID"],
-            "customcampaign": "",
-            "MessageID": 0,
-            "Message_GUID": "",
-            "CustomID": "",
-            "Payload": "",
-        }
+        at = datetime.now(timezone.utc).replace(microsecond=0)
+        now = at.isoformat().replace("+00:00", "Z")
+        # reference §12c: the Event API's objects; mj_contact_id names the contact.
+        record = functools.partial(mailjet_event, email=contact["Email"], at=at, mj_contact_id=contact["ID"])
         records: list[dict[str, Any]] = []
         if event in ("unsubscribe", "resubscribe"):
             members = [
@@ -1203,29 +1362,21 @@ class MailjetEmulator(Emulator):
             for member in members:
                 if event == "unsubscribe":
                     member.update(IsUnsubscribed=True, UnsubscribedAt=now)
-                    agent = {"ip": "127.0.0.1", "geo": "", "agent": "contactsync sandbox"}
-                    records.append({"event": "unsub", **base, "mj_list_id": member["ListID"], **agent})
+                    records.append(record("unsub", list_id=member["ListID"], agent="contactsync sandbox"))
                 else:
                     member.update(IsUnsubscribed=False, UnsubscribedAt="", SubscribedAt=now)
             if target is None:
                 contact.update(UnsubscribedAt=now if event == "unsubscribe" else "", UnsubscribedBy="")
         elif event == "spam":
             contact["IsSpamComplaining"] = True
-            records.append({"event": "spam", **base, "source": "JMRPP"})
+            records.append(record("spam", source="JMRPP"))
         else:
             self.state.setdefault("blocked", {})[str(contact["ID"])] = now
             if event == "bounce":
-                reason = {"error_related_to": "recipient", "error": "user unknown"}
                 smtp = "550 5.1.1 The email account that you tried to reach does not exist"
-                flags = {"blocked": True, "hard_bounce": True}
-                records.append({"event": "bounce", **base, **flags, **reason, "comment": smtp})
+                records.append(record("bounce", blocked=True, hard_bounce=True, error="user unknown", comment=smtp))
             else:
-                records.append({"event": "blocked", **base, "error_related_to": "recipient", "error": "blacklisted"})
+                records.append(record("blocked", error_related_to="recipient", error="blacklisted"))
         return SimulatedEvent(
-            provider=self.name,
-            event=event,
-            email=contact["Email"],
-            list_id=list_id,
-            at=datetime.now(timezone.utc).replace(microsecond=0),
-            records=tuple(records),
+            provider=self.name, event=event, email=contact["Email"], list_id=list_id, at=at, records=tuple(records)
         )

@@ -6,6 +6,9 @@ import with a stand-in presigned storage URL under ``/sendgrid-storage``, error 
 and suppressions (global and group). Validation of values happens inside the job, as on
 SendGrid: an upsert answers 202 and the job reports the rows it rejected.
 
+The Event Webhook's settings (reference §13a) register where recipients' events are posted,
+signed with a key pair of the emulator's own when signing is on.
+
 A job is applied in the background as soon as it is ready (an upsert at once, a CSV import
 when its file is uploaded), so its contacts land whether or not anyone polls. The status
 still moves one step per GET: the counts appear on the second, the final status on the
@@ -14,15 +17,16 @@ third, and the second applies the job itself if the background has not yet.
 
 from __future__ import annotations
 
-import base64
 import csv
+import functools
 import gzip
 import hashlib
 import io
 import json
 import re
+import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import datetime, timedelta, timezone
 from typing import Any, ClassVar
 
@@ -31,6 +35,7 @@ from werkzeug.wrappers import Request, Response
 
 from contactsync.sandbox.emulator import Emulator, json_response
 from contactsync.sandbox.simulation import SimulatedEvent
+from contactsync.sandbox.webhooks import Push, Redelivery, SigningKey, postable, push_sendgrid, sendgrid_event
 
 __all__ = ["SendGridEmulator"]
 
@@ -75,6 +80,29 @@ EXPORT_COLUMNS = (
 """The reserved columns of a CSV export, upper-cased on the wire: ABT's recorded header (reference §9), then the
 newer identifiers (their presence is UNCONFIRMED); custom fields follow, one column per field name, upper-cased
 (UNCONFIRMED)."""
+
+WEBHOOK_FLAGS = (
+    "processed",
+    "delivered",
+    "deferred",
+    "dropped",
+    "bounce",
+    "open",
+    "click",
+    "spam_report",
+    "unsubscribe",
+    "group_unsubscribe",
+    "group_resubscribe",
+)
+"""reference §13a: one boolean per event family in a webhook's settings (false unless set: the default is
+UNCONFIRMED, and a webhook posting nothing it was not asked for is the safer reading)."""
+EVENT_FLAGS: Mapping[str, str] = {flag.replace("spam_report", "spamreport"): flag for flag in WEBHOOK_FLAGS}
+"""Event name -> the settings flag that has it posted (reference §13a: the flag ``spam_report``, the event
+``spamreport``)."""
+MAX_WEBHOOKS = 5
+"""reference §13a: ``max_allowed`` (5 in the example); creating one more is refused as a plan restriction."""
+TEST_EMAIL = "example@test.com"
+"""The recipient of the events ``POST /event/test`` sends (their content is UNCONFIRMED: one of each family)."""
 
 RESERVED: list[tuple[str, str, str, bool]] = [
     ("_rf0_T", "first_name", "Text", False),
@@ -171,6 +199,11 @@ class SendGridEmulator(Emulator):
         self._api_key = api_key
         self._export_files: dict[str, list[bytes]] = {}
         """Each ready export's gzipped files: kept out of ``state`` (an export made before a reload has expired)."""
+        self.redelivery = Redelivery(backoff=2.0)
+        """How an Event Webhook POST answered with anything but a 2xx is sent again: at growing pauses, as
+        SendGrid retries "at increasing intervals" (reference §13b), a bounded number of times."""
+        self._after_response = threading.local()
+        """POSTs a request's handler plans (``/event/test``), made by :meth:`handle` once the lock is released."""
         super().__init__()
 
     # -- Emulator -----------------------------------------------------------------------------
@@ -191,6 +224,7 @@ class SendGridEmulator(Emulator):
             "spam_reports": {},
             "blocks": {},
             "exports": {},
+            "webhooks": {},
         }
 
     def credentials(self) -> dict[str, str]:
@@ -198,6 +232,7 @@ class SendGridEmulator(Emulator):
 
     def rules(self) -> list[Rule]:
         mc = "/v3/marketing"
+        hooks = "/v3/user/webhooks/event"  # reference §13a: the id-based paths and the legacy id-less ones
         return [
             Rule(f"{mc}/contacts", methods=["PUT"], endpoint="upsert_contacts"),
             Rule(f"{mc}/contacts/imports", methods=["PUT"], endpoint="import_contacts"),
@@ -232,6 +267,18 @@ class SendGridEmulator(Emulator):
             Rule("/v3/suppression/bounces", methods=["GET"], endpoint="list_bounces"),
             Rule("/v3/suppression/spam_reports", methods=["GET"], endpoint="list_spam_reports"),
             Rule("/v3/suppression/blocks", methods=["GET"], endpoint="list_blocks"),
+            Rule(f"{hooks}/settings", methods=["POST"], endpoint="create_webhook"),
+            Rule(f"{hooks}/settings", methods=["GET"], endpoint="get_webhook"),
+            Rule(f"{hooks}/settings", methods=["PATCH"], endpoint="update_webhook"),
+            Rule(f"{hooks}/settings/all", methods=["GET"], endpoint="list_webhooks"),
+            Rule(f"{hooks}/settings/<webhook_id>", methods=["GET"], endpoint="get_webhook"),
+            Rule(f"{hooks}/settings/<webhook_id>", methods=["PATCH"], endpoint="update_webhook"),
+            Rule(f"{hooks}/settings/<webhook_id>", methods=["DELETE"], endpoint="delete_webhook"),
+            Rule(f"{hooks}/settings/signed", methods=["GET"], endpoint="get_signing"),
+            Rule(f"{hooks}/settings/signed", methods=["PATCH"], endpoint="toggle_signing"),
+            Rule(f"{hooks}/settings/signed/<webhook_id>", methods=["GET"], endpoint="get_signing"),
+            Rule(f"{hooks}/settings/signed/<webhook_id>", methods=["PATCH"], endpoint="toggle_signing"),
+            Rule(f"{hooks}/test", methods=["POST"], endpoint="test_webhook"),
         ]
 
     def handle(self, request: Request, path: str) -> Response:
@@ -239,7 +286,10 @@ class SendGridEmulator(Emulator):
         storage = request.path.startswith(f"/{STORAGE}/")
         if storage != path.startswith(f"/{STORAGE}/"):
             path = f"/{STORAGE}{path}" if storage else "/not-found"
+        self._after_response.pushes = []
         response = super().handle(request, path)
+        for push in self._after_response.__dict__.pop("pushes", []):
+            push()  # the lock is released: the receiver may call back into the sandbox
         if not storage:  # reference/sendgrid.md §7: every API answer carries the rate-limit headers
             response.headers.setdefault("X-RateLimit-Limit", "600")
             response.headers.setdefault("X-RateLimit-Remaining", "599")
@@ -1021,6 +1071,191 @@ class SendGridEmulator(Emulator):
     def list_blocks(self, request: Request) -> Response:
         return _suppression_page(request, list(self.state.setdefault("blocks", {}).values()))
 
+    # -- the Event Webhook's settings (reference §13a) ---------------------------------------
+
+    def _webhooks(self) -> dict[str, dict[str, Any]]:
+        """The webhooks by id, oldest first (a state saved before they existed has none)."""
+        webhooks: dict[str, dict[str, Any]] = self.state.setdefault("webhooks", {})
+        return webhooks
+
+    def _webhook(self, webhook_id: str | None) -> dict[str, Any] | None:
+        """The webhook ``webhook_id`` names; without one, the oldest (reference §13a: id-less calls act on it)."""
+        webhooks = self._webhooks()
+        if webhook_id is None:
+            return next(iter(webhooks.values()), None)
+        return webhooks.get(webhook_id)
+
+    @staticmethod
+    def _invalid_id() -> Response:
+        return json_response({"errors": [{"message": "Invalid id provided."}]}, 404)  # reference §13a
+
+    @staticmethod
+    def _public_key(webhook: dict[str, Any]) -> str:
+        """reference §13a: the signed webhook's public key, ``""`` while signing is off."""
+        key = webhook.get("signing_key")
+        return SigningKey.load(key).public_key if webhook.get("signed") and key else ""
+
+    def _render_webhook(self, request: Request, webhook: dict[str, Any]) -> dict[str, Any]:
+        """A webhook as SendGrid shows it: OAuth ids only when set, ``public_key`` only when signed, no secret
+        (reference §13a); ``account_status_change`` only when ``include=account_status_change`` asks for it."""
+        shown = {"enabled": webhook["enabled"], "url": webhook["url"]}
+        shown.update({flag: webhook[flag] for flag in WEBHOOK_FLAGS})
+        shown.update(friendly_name=webhook["friendly_name"], id=webhook["id"])
+        shown.update(created_date=webhook["created_date"], updated_date=webhook["updated_date"])
+        shown.update({k: webhook[k] for k in ("oauth_client_id", "oauth_token_url") if webhook[k] is not None})
+        if "account_status_change" in request.args.getlist("include"):
+            shown["account_status_change"] = webhook["account_status_change"]
+        if webhook["signed"]:
+            shown["public_key"] = self._public_key(webhook)
+        return shown
+
+    def _webhook_values(self, body: dict[str, Any], current: dict[str, Any] | None) -> dict[str, Any] | Response:
+        """The webhook ``body`` makes of ``current`` (a new one when None), or SendGrid's 400 naming the field."""
+        webhook: dict[str, Any] = dict(current or {"url": None, "enabled": False, "friendly_name": None})
+        if current is None:
+            webhook.update(dict.fromkeys((*WEBHOOK_FLAGS, "account_status_change"), False))
+            webhook.update(oauth_client_id=None, oauth_token_url=None, signed=False, signing_key=None)
+        url = body.get("url", webhook["url"])
+        if not postable(url):
+            return json_response(_errors(("url", f"{url!r} is not a valid url")), 400)
+        for flag in ("enabled", *WEBHOOK_FLAGS, "account_status_change"):
+            value = body.get(flag, webhook[flag])
+            if not isinstance(value, bool):
+                return json_response(_errors((flag, f"{flag} must be a boolean")), 400)
+            webhook[flag] = value
+        for name in ("friendly_name", "oauth_client_id", "oauth_token_url", "oauth_client_secret"):
+            text = body.get(name)
+            if text is not None and not isinstance(text, str):
+                return json_response(_errors((name, f"{name} must be a string")), 400)
+        webhook["url"] = url
+        webhook["friendly_name"] = body.get("friendly_name", webhook["friendly_name"])
+        for name in ("oauth_client_id", "oauth_token_url"):
+            if name in body:
+                webhook[name] = body[name] or None  # reference §13a: "" turns OAuth off
+        # reference §13a: the OAuth secret is never returned; the sandbox neither keeps it nor fetches tokens.
+        return webhook
+
+    def _url_taken(self, webhook: dict[str, Any]) -> Response | None:
+        """reference §13a: one URL per webhook; another one's URL is SendGrid's 400 naming it."""
+        other = next((w for w in self._webhooks().values() if w["url"] == webhook["url"]), None)
+        if other is None or other["id"] == webhook.get("id"):
+            return None
+        message = f"Webhook at '{webhook['url']}' already exists. Please provide a unique URL."
+        return json_response({"errors": [{"id": other["id"], "message": message, "url": webhook["url"]}]}, 400)
+
+    def _stored_webhook(self, request: Request, webhook: dict[str, Any], status: int) -> Response:
+        taken = self._url_taken(webhook)
+        if taken is not None:
+            return taken
+        webhook["updated_date"] = _now()
+        self._webhooks()[webhook["id"]] = webhook
+        return json_response(self._render_webhook(request, webhook), status)
+
+    def create_webhook(self, request: Request) -> Response:
+        """``POST /settings``: 201 and the webhook with its new id (reference §13a); signing is off at creation."""
+        if len(self._webhooks()) >= MAX_WEBHOOKS:
+            # reference §13a: the plan's max_allowed reached is a plan restriction
+            message = "This webhook cannot be modified based on your current billing plan."
+            return json_response({"errors": [{"message": message}]}, 400)
+        webhook = self._webhook_values(self.json_object(request), None)
+        if isinstance(webhook, Response):
+            return webhook
+        webhook.update(id=str(uuid.uuid4()), created_date=_now())  # reference §13a: a uuid-like id, ISO 8601 UTC
+        return self._stored_webhook(request, webhook, 201)
+
+    def list_webhooks(self, request: Request) -> Response:
+        """``GET /settings/all``: ``max_allowed`` and every webhook (reference §13a)."""
+        webhooks = [self._render_webhook(request, w) for w in self._webhooks().values()]
+        return json_response({"max_allowed": MAX_WEBHOOKS, "webhooks": webhooks})
+
+    def get_webhook(self, request: Request, webhook_id: str | None = None) -> Response:
+        webhook = self._webhook(webhook_id)
+        if webhook is not None:
+            return json_response(self._render_webhook(request, webhook))
+        if webhook_id is not None:
+            return self._invalid_id()
+        # reference §13a (OAI-WH-old): the legacy settings of an account with no webhook, a disabled one
+        # (what the id-less path answers today is UNCONFIRMED).
+        return json_response({"enabled": False, "url": "", **dict.fromkeys(WEBHOOK_FLAGS, False)})
+
+    def update_webhook(self, request: Request, webhook_id: str | None = None) -> Response:
+        """``PATCH /settings/{id}``, or without an id the oldest webhook; on an account with none, the id-less
+        PATCH makes the legacy webhook, whose ``created_date`` is null (reference §13a)."""
+        current = self._webhook(webhook_id)
+        if current is None and webhook_id is not None:
+            return self._invalid_id()
+        webhook = self._webhook_values(self.json_object(request), current)
+        if isinstance(webhook, Response):
+            return webhook
+        if current is None:
+            webhook.update(id=str(uuid.uuid4()), created_date=None)
+        return self._stored_webhook(request, webhook, 200)
+
+    def delete_webhook(self, request: Request, webhook_id: str) -> Response:
+        if self._webhooks().pop(webhook_id, None) is None:
+            return self._invalid_id()
+        return Response(status=204)
+
+    def get_signing(self, request: Request, webhook_id: str | None = None) -> Response:
+        """``GET /settings/signed/{id}``: ``{"id", "public_key"}``, the key ``""`` while signing is off."""
+        webhook = self._webhook(webhook_id)
+        if webhook is None:
+            return self._invalid_id() if webhook_id is not None else json_response({"public_key": ""})
+        return json_response({"id": webhook["id"], "public_key": self._public_key(webhook)})
+
+    def toggle_signing(self, request: Request, webhook_id: str | None = None) -> Response:
+        """``PATCH /settings/signed/{id}`` with ``{"enabled": bool}`` (required): signing on or off (reference §13a).
+
+        The webhook's key pair is made the first time signing is turned on and kept after, so its public key
+        stays the same through a toggle (whether SendGrid makes a new one is UNCONFIRMED).
+        """
+        webhook = self._webhook(webhook_id)
+        if webhook is None:
+            return self._invalid_id()
+        enabled = self.json_object(request).get("enabled")
+        if not isinstance(enabled, bool):
+            return json_response(_errors(("enabled", "enabled is required, a boolean")), 400)
+        if enabled and webhook.get("signing_key") is None:
+            webhook["signing_key"] = SigningKey().export()
+        webhook.update(signed=enabled, updated_date=_now())
+        return json_response({"id": webhook["id"], "public_key": self._public_key(webhook)})
+
+    def test_webhook(self, request: Request) -> Response:
+        """``POST /event/test`` with ``url`` (required) and ``id``: a sample of every event family posted to ``url``,
+        signed when the webhook ``id`` (or the one at ``url``) signs; 204 (reference §13a). Tried once (its retry
+        logic differs from the events', reference §13b); the POST is made after the lock is released."""
+        body = self.json_object(request)
+        url = body.get("url")
+        if not postable(url):
+            return json_response(_errors(("url", "url is required, an http or https URL")), 400)
+        webhook_id = body.get("id")
+        if webhook_id is not None and (not isinstance(webhook_id, str) or webhook_id not in self._webhooks()):
+            return self._invalid_id()
+        webhook = self._webhook(webhook_id) if webhook_id is not None else None
+        webhook = webhook or next((w for w in self._webhooks().values() if w["url"] == url), None)
+        key = self._signing_key(webhook)
+        events = [sendgrid_event(name, TEST_EMAIL) for name in EVENT_FLAGS]
+        self._after_response.pushes.append(functools.partial(push_sendgrid, url, events, key))
+        return Response(status=204)
+
+    def _signing_key(self, webhook: dict[str, Any] | None) -> SigningKey | None:
+        """The key ``webhook`` signs with; None when it does not sign."""
+        if webhook is None or not webhook.get("signed") or not webhook.get("signing_key"):
+            return None
+        return SigningKey.load(webhook["signing_key"])
+
+    def webhook_pushes(self, simulated: SimulatedEvent) -> list[Push]:
+        """One POST per enabled webhook, of the events its flags ask for, signed when its signing is on (§13)."""
+        pushes: list[Push] = []
+        for webhook in self._webhooks().values():
+            if not webhook["enabled"]:
+                continue
+            events = [r for r in simulated.records if webhook.get(EVENT_FLAGS.get(str(r["event"]), "")) is True]
+            if events:
+                send = functools.partial(push_sendgrid, webhook["url"], events, self._signing_key(webhook))
+                pushes.append(functools.partial(self.redelivery.deliver, send))
+        return pushes
+
     # -- recipients acting (Sandbox.simulate) ---------------------------------------------------
 
     def simulate(self, email: str, event: str, list_id: str | None) -> SimulatedEvent:
@@ -1034,36 +1269,37 @@ class SendGridEmulator(Emulator):
         """
         now = datetime.now(timezone.utc).replace(microsecond=0)
         stamp = int(now.timestamp())
-        base = {"email": email, "timestamp": stamp, "sg_event_id": _event_id(), "sg_message_id": _event_id()}
+        record = functools.partial(sendgrid_event, email=email, at=now)  # reference §13c: the webhook's objects
         group = list_id if list_id is not None and list_id in self.state["groups"] else None
         records: list[dict[str, Any]] = []
         if event == "unsubscribe":
             if group is not None:
                 self.state["group_suppressions"].setdefault(group, {}).setdefault(email, stamp)
-                records.append({**base, "event": "group_unsubscribe", "asm_group_id": int(group)})
+                records.append(record("group_unsubscribe", asm_group_id=int(group)))
             else:
                 self.state["global_suppressions"].setdefault(email, stamp)
-                records.append({**base, "event": "unsubscribe"})
+                records.append(record("unsubscribe"))
         elif event == "resubscribe":
             if group is not None:
                 self.state["group_suppressions"].get(group, {}).pop(email, None)
-                records.append({**base, "event": "group_resubscribe", "asm_group_id": int(group)})
+                records.append(record("group_resubscribe", asm_group_id=int(group)))
             else:
                 self.state["global_suppressions"].pop(email, None)
         elif event == "bounce":
             reason = "550 5.1.1 The email account that you tried to reach does not exist."
             entry = {"created": stamp, "email": email, "reason": reason, "status": "5.1.1"}
             self.state.setdefault("bounces", {})[email] = entry
-            details = {"reason": reason, "status": "5.1.1", "bounce_classification": "Invalid Address"}
-            records.append({**base, "event": "bounce", "type": "bounce", **details})
+            records.append(record("bounce", type="bounce", reason=reason, status="5.1.1"))
         elif event == "spam":
             self.state.setdefault("spam_reports", {})[email] = {"created": stamp, "email": email, "ip": "127.0.0.1"}
-            records.append({**base, "event": "spamreport"})
+            records.append(record("spamreport"))
         else:
             reason = "554 5.7.1 Service unavailable; client host blocked"
             entry = {"created": stamp, "email": email, "reason": reason, "status": "4.0.0"}
             self.state.setdefault("blocks", {})[email] = entry
-            records.append({**base, "event": "bounce", "type": "blocked", "reason": reason})
+            # reference §13c: a block is a bounce of type "blocked" (a captured one is "Unclassified")
+            details: dict[str, Any] = {"bounce_classification": "Unclassified", "reason": reason, "status": "4.0.0"}
+            records.append(record("bounce", type="blocked", **details))
         return SimulatedEvent(self.name, event, email, list_id, now, tuple(records))
 
 
@@ -1082,11 +1318,6 @@ def _cell(value: Any) -> str:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return str(value)
     return json.dumps(value)
-
-
-def _event_id() -> str:
-    """A base64url identifier like ``sg_event_id`` (reference §13c)."""
-    return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
 
 
 def _suppression_page(request: Request, entries: list[dict[str, Any]]) -> Response:

@@ -119,12 +119,18 @@ class Sandbox:
 
         The emulator's state changes as the provider records it, so ``members`` and
         ``events_since`` report it; the return value holds the provider's own records of it.
-        See :doc:`/sandbox` for what each provider records.
+        Then the provider's webhook is POSTed to each URL registered for these events, here and
+        now, retried as the emulator's ``redelivery`` says; the return value's ``deliveries``
+        report every attempt. See :doc:`/sandbox` for what each provider records and pushes.
         """
         name = event_name(event)
         emulator = self.emulators[provider]
         with emulator.lock:
-            return emulator.simulate(email.strip().lower(), name, None if list_id is None else str(list_id))
+            done = emulator.simulate(email.strip().lower(), name, None if list_id is None else str(list_id))
+            pushes = emulator.webhook_pushes(done)
+        # Posted with the lock released: a receiver may call back into the sandbox while it answers.
+        deliveries = tuple(delivery for push in pushes for delivery in push())
+        return attrs.evolve(done, deliveries=deliveries)
 
     def __enter__(self) -> Sandbox:
         self.start()

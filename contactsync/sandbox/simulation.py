@@ -2,8 +2,8 @@
 
 ``Sandbox.simulate(provider, email, event, list_id=None)`` makes a recipient act as the
 provider would record it: the emulator's state changes (so ``members`` and
-``events_since`` report it) and the emulator returns what it recorded, in the provider's
-own shape, so that the same record can be pushed as the provider's webhook.
+``events_since`` report it), the emulator returns what it recorded, in the provider's
+own shape, and POSTs those records as the provider's webhook to the URLs registered with it.
 """
 
 from __future__ import annotations
@@ -13,6 +13,8 @@ from datetime import datetime
 from typing import Any
 
 import attrs
+
+from contactsync.sandbox.webhooks import Delivery
 
 __all__ = ["EVENT_ALIASES", "SIMULATED_EVENTS", "SimulatedEvent", "event_name"]
 
@@ -44,7 +46,9 @@ class SimulatedEvent:
 
     ``records`` are the provider's own records of it: Mailjet's and SendGrid's webhook
     event objects (none where the provider sends no event, e.g. a Mailjet resubscribe),
-    dotmailer's suppression records (it has no email webhooks).
+    dotmailer's suppression records (it has no email webhooks). ``deliveries`` are the webhook
+    POSTs made with them to the URLs registered with the emulator, every attempt in order
+    (none when no URL is registered for these events).
     """
 
     provider: str
@@ -53,3 +57,4 @@ class SimulatedEvent:
     list_id: str | None
     at: datetime
     records: tuple[Mapping[str, Any], ...] = ()
+    deliveries: tuple[Delivery, ...] = ()

@@ -12,10 +12,12 @@ import base64
 import json
 import logging
 import secrets
+import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, TypeGuard
+from urllib.parse import urlsplit
 
 import attrs
 import requests
@@ -30,9 +32,12 @@ __all__ = [
     "SENDGRID_SIGNATURE_HEADER",
     "SENDGRID_TIMESTAMP_HEADER",
     "Delivery",
+    "Push",
+    "Redelivery",
     "SigningKey",
     "mailjet_body",
     "mailjet_event",
+    "postable",
     "push",
     "push_mailjet",
     "push_sendgrid",
@@ -206,6 +211,54 @@ class Delivery:
     error: str | None = None
     accepted: bool = False
     """Whether the provider would count it delivered (Mailjet: 200 only; SendGrid: any 2xx)."""
+    attempt: int = 1
+    """Which try this was: 1, then 2... for the sends :class:`Redelivery` makes after a refusal."""
+
+
+Push = Callable[[], tuple[Delivery, ...]]
+"""One webhook POST an emulator plans for a recipient's action, with its retries: called, it sends and returns
+every attempt's :class:`Delivery`."""
+
+
+@attrs.frozen
+class Redelivery:
+    """How the sandbox sends again a webhook its receiver did not accept: ``attempts`` tries in all, the first
+    retry ``pause`` seconds after the refusal, each later pause ``backoff`` times the one before.
+
+    The providers keep retrying for 24 hours (reference/sendgrid.md §13b: at increasing intervals;
+    reference/mailjet.md §12b: every 30 s), which no test can wait for: the sandbox keeps their
+    shape (Mailjet a fixed pause, SendGrid a growing one) and bounds the count.
+    """
+
+    attempts: int = attrs.field(default=3, validator=attrs.validators.ge(1))
+    pause: float = attrs.field(default=0.05, validator=attrs.validators.ge(0))
+    backoff: float = attrs.field(default=1.0, validator=attrs.validators.ge(1))
+
+    def deliver(self, send: Callable[[], Delivery]) -> tuple[Delivery, ...]:
+        """Call ``send`` until its Delivery is accepted or the attempts run out; every attempt's Delivery, in order."""
+        made: list[Delivery] = []
+        pause = self.pause
+        for attempt in range(1, self.attempts + 1):
+            if attempt > 1:
+                time.sleep(pause)
+                pause *= self.backoff
+            delivery = attrs.evolve(send(), attempt=attempt)
+            made.append(delivery)
+            if delivery.accepted:
+                break
+        return tuple(made)
+
+
+def postable(url: object) -> TypeGuard[str]:
+    """Whether ``url`` is one a webhook can be registered at: an http or https URL with a host."""
+    if not isinstance(url, str):
+        return False
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 -- read for its ValueError on a port that is not a number
+    except ValueError:  # that, or a bad IPv6 literal
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
 
 
 def push(

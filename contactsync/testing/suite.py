@@ -4,7 +4,9 @@ Each test is one clause of the contract (DESIGN.md, "The portable contract"): ro
 of every value the provider declares it holds, refusals before sending for the rest,
 duplicates, every action in bulk and per contact, the same exception for the same
 mistake, race-safe fields, counts that add up, and every row accounted for when the
-input is hostile. A test of a feature the provider does not declare skips, saying so.
+input is hostile; and, from :mod:`contactsync.testing.readback`, read-back: ``members()``,
+the events the sandbox's recipients cause, deletes. A test of a feature the provider does
+not declare skips, saying so.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ from contactsync.model import (
 from contactsync.provider import Capabilities, InputItem, Provider
 from contactsync.registry import connect
 from contactsync.sandbox import Emulator, Sandbox
+from contactsync.testing.readback import ReadbackSuite
 
 __all__ = ["ProviderSuite", "held_contacts", "held_values", "same_value"]
 
@@ -153,7 +156,7 @@ class _Float(float):
 # -- the suite -------------------------------------------------------------------------------------
 
 
-class ProviderSuite:
+class ProviderSuite(ReadbackSuite):
     """The conformance suite for one provider: subclass it in a test module, naming the provider and its emulator.
 
     ``provider`` is the name :func:`contactsync.connect` knows (a built-in, an installed

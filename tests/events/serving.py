@@ -48,3 +48,16 @@ class Receiver:
         with self._lock:
             self.posted.append(Posted(request.path, dict(request.headers.items()), request.get_data()))
         return Response("{}", status=self.status, content_type="application/json")(environ, start_response)
+
+
+class Later:
+    """A WSGI app handing each request to ``app``, set once it can be built: a SendGrid receiver needs the
+    public key, which the provider gives only for a webhook registered at the receiver's URL."""
+
+    def __init__(self) -> None:
+        self.app: Callable[..., Any] | None = None
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        if self.app is None:
+            return Response('{"error": "not ready"}', status=503)(environ, start_response)
+        return self.app(environ, start_response)

@@ -17,9 +17,12 @@ import contactsync.sandbox.webhooks as pushing
 from contactsync.events import WebhookApp
 from contactsync.model import ContactEvent, EventType
 from contactsync.sandbox.webhooks import (
+    Delivery,
+    Redelivery,
     SigningKey,
     mailjet_body,
     mailjet_event,
+    postable,
     push,
     push_mailjet,
     push_sendgrid,
@@ -251,3 +254,43 @@ def test_an_exported_key_pair_loads_with_the_same_public_key() -> None:
     restored = SigningKey.load(signer.export())
     assert restored.public_key == signer.public_key
     assert signer.export() not in repr(restored)
+
+
+def _answers(*statuses: int) -> list[Delivery]:
+    """What a receiver answering ``statuses`` in turn makes of successive sends (2xx accepted)."""
+    return [Delivery("http://hooks.example.com/", status, accepted=200 <= status < 300) for status in statuses]
+
+
+def test_redelivery_stops_at_the_first_accepted_delivery() -> None:
+    answers = _answers(500, 200, 200)
+    made = Redelivery(attempts=5, pause=0).deliver(lambda: answers.pop(0))
+    assert [(d.attempt, d.status) for d in made] == [(1, 500), (2, 200)]
+
+
+def test_redelivery_gives_up_after_its_attempts() -> None:
+    answers = _answers(503, 503, 503, 200)
+    made = Redelivery(attempts=3, pause=0).deliver(lambda: answers.pop(0))
+    assert [(d.attempt, d.accepted) for d in made] == [(1, False), (2, False), (3, False)]
+    assert len(answers) == 1
+
+
+@pytest.mark.parametrize("options", [{"attempts": 0}, {"pause": -1.0}, {"backoff": 0.5}])
+def test_redelivery_refuses_settings_that_never_send_or_shrink(options: dict[str, float]) -> None:
+    with pytest.raises(ValueError):
+        Redelivery(**options)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("https://user:pw@hooks.example.com:8443/cb", True),
+        ("http://127.0.0.1:9000/hooks", True),
+        ("ftp://hooks.example.com/", False),
+        ("hooks.example.com/cb", False),
+        ("https:///no-host", False),
+        ("http://hooks.example.com:port/", False),
+        (None, False),
+    ],
+)
+def test_a_webhook_url_is_http_or_https_with_a_host(url: object, expected: bool) -> None:
+    assert postable(url) is expected

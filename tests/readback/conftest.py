@@ -1,4 +1,6 @@
-"""Fixtures for the provider-neutral read-back tests: each test runs once per built-in provider, public API only."""
+"""Fixtures for the read-back tests of the built-ins together (each runs once per built-in provider): migration
+across pairs, what the emulators store, the declarations. The provider-neutral read-back tests are the
+conformance suite's (:mod:`contactsync.testing.readback`)."""
 
 from __future__ import annotations
 

@@ -62,6 +62,17 @@ def sandbox() -> Iterator[Sandbox]:
             **options,
         )
         VALUES["sendgrid"]["gid"] = str(group.json()["id"])
+        hook = {"url": "http://127.0.0.1:9/hooks", "enabled": True}
+        webhook = requests.post(
+            running.base_url("sendgrid") + "/v3/user/webhooks/event/settings", json=hook, timeout=10, **options
+        )
+        VALUES["sendgrid"]["webhook_id"] = webhook.json()["id"]
+        options = _auth(running.emulators["mailjet"].credentials())
+        callback = {"EventType": "unsub", "Url": "http://127.0.0.1:9/hooks"}
+        made = requests.post(
+            running.base_url("mailjet") + "/v3/REST/eventcallbackurl", json=callback, timeout=10, **options
+        )
+        assert str(made.json()["Data"][0]["ID"]) == VALUES["mailjet"]["list_id"]  # ``ref`` names both
         options = _auth(running.emulators["dotmailer"].credentials())
         found = requests.get(running.base_url("dotmailer") + "/v2/contacts/ann@example.com", timeout=10, **options)
         VALUES["dotmailer"]["contact_id"] = str(found.json()["id"])

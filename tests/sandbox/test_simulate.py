@@ -64,3 +64,15 @@ def test_dotmailer_returns_its_suppression_records(sandbox: Sandbox) -> None:
     (record,) = sandbox.simulate("dotmailer", "a@example.com", "bounce").records
     assert record["reason"] == "HardBounced"
     assert record["suppressedContact"]["email"] == "a@example.com" and record["dateRemoved"].endswith("Z")
+
+
+def test_dotmailer_pushes_nothing(sandbox: Sandbox) -> None:
+    _member(sandbox, "dotmailer")
+    assert sandbox.simulate("dotmailer", "a@example.com", "unsubscribe").deliveries == ()
+
+
+@pytest.mark.parametrize("provider", ["mailjet", "sendgrid"])
+def test_nothing_is_posted_where_no_url_is_registered(sandbox: Sandbox, provider: str) -> None:
+    _member(sandbox, provider)
+    done = sandbox.simulate(provider, "a@example.com", "bounce")
+    assert done.records and done.deliveries == ()
