@@ -61,8 +61,10 @@ EVENT_TYPES: Mapping[str, EventType] = {
 BOUNCE_SEVERITY: Mapping[str, str] = {
     # reference/sendgrid.md §13c: a bounce's type is "bounce" (hard) or "blocked" (a temporary block).
     "bounce": "hard bounce",
-    "blocked": "soft bounce",
+    "blocked": "blocked",
 }
+"""A bounce's ``type`` -> the start of its reason. A ``blocked`` one reads as BLOCKED, not BOUNCED: it is the
+fact SendGrid's blocks list holds (§12d), which ``events_since`` reports as BLOCKED, so both paths agree."""
 
 _GROUP_EVENTS = frozenset({"group_unsubscribe", "group_resubscribe"})
 _DECIMAL = re.compile(r"[0-9]{1,20}")
@@ -196,7 +198,9 @@ def _event(record: Mapping[str, Any], lists: Mapping[int, str]) -> ContactEvent:
     group = integer(record.get("asm_group_id")) if name in _GROUP_EVENTS else None
     return ContactEvent(
         provider=PROVIDER,
-        type=EVENT_TYPES.get(name, EventType.UNKNOWN),
+        type=EventType.BLOCKED
+        if name == "bounce" and _bounce_type(record) == "blocked"
+        else EVENT_TYPES.get(name, EventType.UNKNOWN),
         email=recipient(record.get("email")),
         at=unix_time(record.get("timestamp")),  # reference/sendgrid.md §13c: seconds, ms or numeric text
         list_id=lists.get(group) if group is not None else None,
@@ -205,9 +209,13 @@ def _event(record: Mapping[str, Any], lists: Mapping[int, str]) -> ContactEvent:
     )
 
 
+def _bounce_type(record: Mapping[str, Any]) -> str:
+    return (text(record.get("type")) or "").lower()
+
+
 def _reason(name: str, record: Mapping[str, Any], group: int | None) -> str | None:
     if name == "bounce":
-        severity = BOUNCE_SEVERITY.get((text(record.get("type")) or "").lower(), "bounce")
+        severity = BOUNCE_SEVERITY.get(_bounce_type(record), "bounce")
         return summary(severity, text(record.get("bounce_classification")), text(record.get("reason")))
     if name == "dropped":
         return text(record.get("reason"))

@@ -106,9 +106,9 @@ def test_events_are_forwarded_to_the_url_as_a_json_array(key: SigningKey) -> Non
     forwarded = json.loads(posted.body)
     assert [(r["type"], r["email"], r["reason"]) for r in forwarded] == [
         (
-            "bounced",
+            "blocked",
             "a@example.com",
-            "soft bounce: Invalid Address; 550 5.1.1 The email account that you tried to reach does not exist",
+            "blocked: Invalid Address; 550 5.1.1 The email account that you tried to reach does not exist",
         ),
         ("blocked", "b@example.com", "Bounced Address"),
     ]

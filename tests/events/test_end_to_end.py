@@ -176,16 +176,16 @@ def test_a_sendgrid_bounce_or_complaint_is_the_same_event_pushed_and_polled(
     assert loop.polled(before, "cy@example.com") == loop.pushed()
 
 
-def test_a_sendgrid_block_is_pushed_as_a_soft_bounce_and_polled_as_a_block(sendgrid_loop: Loop) -> None:
+def test_a_sendgrid_block_reads_as_blocked_pushed_or_polled(sendgrid_loop: Loop) -> None:
     """reference/sendgrid.md §13c: the webhook sends a block as a ``bounce`` of type ``blocked``; the blocks list
-    (§12d) is polled as BLOCKED. The two paths name the same fact differently (see the events docs)."""
+    (§12d) holds the same fact. Both read as BLOCKED."""
     loop, before = sendgrid_loop, _now()
     loop.simulate("cy@example.com", "block")
     (pushed,) = loop.inbox.events
     assert (pushed.type, pushed.email, (pushed.reason or "").split(":")[0]) == (
-        EventType.BOUNCED,
+        EventType.BLOCKED,
         "cy@example.com",
-        "soft bounce",
+        "blocked",
     )
     assert loop.polled(before, "cy@example.com") == [(EventType.BLOCKED, "cy@example.com", None)]
 

@@ -67,9 +67,9 @@ def test_a_hard_bounce_says_so_with_its_classification_and_reason() -> None:
     assert event.reason == "hard bounce: Invalid Address; 550 no such user"
 
 
-def test_a_blocked_bounce_is_a_soft_bounce() -> None:
+def test_a_blocked_bounce_is_a_block() -> None:
     event = _one(event="bounce", type="blocked", bounce_classification="Unclassified")
-    assert (event.type, event.reason) == (EventType.BOUNCED, "soft bounce: Unclassified")
+    assert (event.type, event.reason) == (EventType.BLOCKED, "blocked: Unclassified")
 
 
 def test_a_bounce_without_a_type_is_just_a_bounce() -> None:
