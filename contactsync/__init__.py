@@ -19,6 +19,8 @@ from contactsync.errors import (
     RateLimited,
     RouteCannotCarry,
     ServerError,
+    SyncLocked,
+    SyncRefused,
     UnrepresentableValue,
     UnsupportedAction,
 )
@@ -69,6 +71,8 @@ __all__ = [
     "RowError",
     "ServerError",
     "SubscriptionAction",
+    "SyncLocked",
+    "SyncRefused",
     "UnrepresentableValue",
     "UnsupportedAction",
     "__version__",

@@ -127,6 +127,21 @@ class NetworkError(ProviderError):
     """No answer: connection refused or dropped, or the timeout passed."""
 
 
+class SyncRefused(ContactSyncError):
+    """A sync guard refused the run before anything was sent (an empty source, too many removals).
+
+    The message names the numbers; ``run`` is the refused run's record when there is one.
+    """
+
+    def __init__(self, message: str, *, run: Any = None) -> None:
+        self.run = run
+        super().__init__(message)
+
+
+class SyncLocked(ContactSyncError):
+    """Another run of the same sync holds its lock: this one refused at once, changing nothing."""
+
+
 class ImportTimeout(ContactSyncError):
     """``wait`` gave up before the job reached a terminal status; ``job`` is the last state seen."""
 

@@ -208,6 +208,20 @@ class _Sending:
         if self.on_batch is not None:
             self.on_batch(ImportJob.combine(self.pipeline.name, self.parts, tuple(self.local_errors)))
 
+    def keep_for_follow_up(self, route: ImportRoute, journal: Journal) -> None:
+        """Keep the resumed batches the provider took, so their follow-up runs when their job ends.
+
+        The process that sent them may have stopped before or during the follow-up (a
+        follow-up is safe to run twice: it sets a state, it does not add). The journal keeps
+        no encoded items, so such a batch is not sent again if its job fails as a whole.
+        """
+        for number, part_id, status in journal.outcomes():
+            if part_id.startswith("unsent:") or ImportStatus(status) in FAILED_OUTRIGHT:
+                continue
+            kept = self.recovery.spool.put(journal.batch(number))  # its rows and emails: enough to follow up
+            self.recovery.batches[part_id] = _Kept(number, kept, route, resent=True)  # not its items: never resent
+            self.pipeline._recoveries[part_id] = self.recovery
+
     def settle_all(self) -> None:
         while self.in_flight:
             self.settle_oldest()
@@ -305,6 +319,8 @@ class ImportPipeline:
             parts, local_errors, done_to, first_number = self._resume(record, chosen)
             numbered = iter(()) if done_to is None else _skip_done(numbered, record, done_to, first_rows)
         sending = _Sending(self, parts, local_errors, record, on_batch)
+        if record is not None and chosen.follows_up:
+            sending.keep_for_follow_up(chosen, record)
         try:
             with ThreadPoolExecutor(
                 max_workers=self.provider.concurrency, thread_name_prefix=f"contactsync-{self.name}"

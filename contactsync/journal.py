@@ -280,6 +280,21 @@ class Journal:
                 recorded.append(RecordedBatch(int(number), int(first), int(last), index, part))
         return recorded
 
+    def outcomes(self) -> list[tuple[int, str, str]]:
+        """(number, part id, status) of every batch whose outcome is recorded, in order."""
+        with self._lock, self._guard():
+            if self._db is None:
+                return []
+            query = "SELECT number, part_id, status FROM batch WHERE part_id IS NOT NULL ORDER BY number"
+            return [(int(n), str(part), str(status)) for n, part, status in self._db.execute(query)]
+
+    def batch(self, number: int) -> Batch:
+        """Batch ``number`` as recorded: its rows and emails (not its encoded items, which are not kept)."""
+        with self._lock, self._guard():
+            assert self._db is not None
+            rows, emails = self._db.execute("SELECT rows, emails FROM batch WHERE number = ?", (number,)).fetchone()
+            return Batch(number, rows=list(_rows(rows)), emails=_emails(emails, rows))
+
     def rows(self, up_to: int) -> Iterator[tuple[int, str]]:
         """(row, email) of every recorded batch's contacts up to row ``up_to``, in row order."""
         with self._lock, self._guard():

@@ -28,6 +28,7 @@ nitpicky = True
 # The build has no network, so no intersphinx: names of the standard library and of the
 # libraries we build on are left unlinked rather than reported as broken.
 _STDLIB = "datetime|collections\\.abc|typing|os|io|csv|enum|types|pathlib|sqlite3|tomllib|concurrent\\.futures"
+_STDLIB += "|contextlib|array"
 _THIRD_PARTY = (
     "werkzeug|requests|urllib3|attrs|cattrs|click|typing_extensions|cryptography|ec|hypothesis|pytest|_pytest"
 )

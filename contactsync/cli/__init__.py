@@ -20,6 +20,7 @@ from contactsync.cli import (  # noqa: F401 - registers the commands
     migrate,
     providers,
     sandbox,
+    sync,
     webhooks,
 )
 from contactsync.cli.app import (

@@ -10,7 +10,7 @@ from typing import Any, NoReturn
 import click
 
 import contactsync
-from contactsync.errors import ConfigurationError, ContactSyncError, InvalidInput, UnsupportedAction
+from contactsync.errors import ConfigurationError, ContactSyncError, InvalidInput, SyncRefused, UnsupportedAction
 from contactsync.model import ImportJob, ImportStatus
 
 __all__ = [
@@ -38,7 +38,7 @@ def exit_code_for(error: BaseException) -> int:
     """The documented exit code for an error that ended a command."""
     if not isinstance(error, (ContactSyncError, OSError)):
         return EXIT_INTERNAL
-    if isinstance(error, (ConfigurationError, UnsupportedAction)):
+    if isinstance(error, (ConfigurationError, UnsupportedAction, SyncRefused)):  # SyncRefused: check, or --force
         return EXIT_USAGE
     if isinstance(error, (InvalidInput, OSError)):
         return EXIT_INPUT

@@ -12,7 +12,7 @@ import shlex
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 import attrs
 import click
@@ -173,8 +173,21 @@ def open_client(spec: ProviderSpec) -> Iterator[Provider]:
         yield client
 
 
-def provider_command(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Add the shared provider options to a command; it receives them as one ``spec`` argument."""
+@overload
+def provider_command(func: Callable[..., Any]) -> Callable[..., Any]: ...
+
+
+@overload
+def provider_command(*, sandbox_state: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]: ...
+
+
+def provider_command(func: Callable[..., Any] | None = None, *, sandbox_state: str = "--state") -> Any:
+    """Add the shared provider options to a command; it receives them as one ``spec`` argument.
+
+    ``sandbox_state`` renames the sandbox's state flag, for a command whose ``--state`` means another state.
+    """
+    if func is None:
+        return functools.partial(provider_command, sandbox_state=sandbox_state)
 
     @functools.wraps(func)
     def wrapper(**kwargs: Any) -> Any:
@@ -199,7 +212,12 @@ def provider_command(func: Callable[..., Any]) -> Callable[..., Any]:
             "--config", type=click.Path(dir_okay=False), help="Config file (default ~/.config/contactsync.toml)."
         ),
         click.option("--sandbox", is_flag=True, help="Run against an embedded sandbox for this one command."),
-        click.option("--state", type=click.Path(dir_okay=False), help="With --sandbox: SQLite file keeping its state."),
+        click.option(
+            sandbox_state,
+            "state",
+            type=click.Path(dir_okay=False),
+            help="With --sandbox: SQLite file keeping its state.",
+        ),
         quiet_option,
     ]
     for option in reversed(options):

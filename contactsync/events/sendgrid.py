@@ -210,7 +210,7 @@ def _event(record: Mapping[str, Any], lists: Mapping[int, str]) -> ContactEvent:
 
 
 def _bounce_type(record: Mapping[str, Any]) -> str:
-    return (text(record.get("type")) or "").lower()
+    return (text(record.get("type")) or "").strip().lower()
 
 
 def _reason(name: str, record: Mapping[str, Any], group: int | None) -> str | None:

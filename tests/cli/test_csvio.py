@@ -289,3 +289,32 @@ def test_error_report_round_trips_and_is_inert_in_spreadsheets(tmp_path: Path) -
     assert rows[0] == ["row", "email", "field", "message", "provider_code"]
     assert rows[1] == ["3", "'=cmd|' /C calc'!A0@example.com", "email", "invalid", ""]
     assert rows[2] == ["", "b@example.com", "age", "'+1 is not allowed", "E42"]
+
+
+@pytest.mark.parametrize("bad", [b"x\x00y", b"Jos\xe9", b"\xe2\x82"], ids=["nul", "latin-1", "cut-short"])
+def test_a_bad_line_past_the_first_block_is_reported_where_line_by_line_reading_reports_it(
+    tmp_path: Path, bad: bytes
+) -> None:
+    rows = "".join(f"user{i}@example.com,{i}\n" for i in range(20_000)).encode()  # far past the 64 KiB head
+    path = tmp_path / "late.csv"
+    path.write_bytes(b"email,n\n" + rows + b"z@example.com," + bad + b"\n" + rows)
+    with pytest.raises(InvalidInput) as caught:
+        _ = list(read_contacts(path))
+    assert caught.value.row == 20_001
+    assert "line 20002" in str(caught.value)
+
+
+def test_raw_rows_parse_to_the_items_the_reader_yields(tmp_path: Path) -> None:
+    path = _write(tmp_path / "c.csv", "email,name,age\na@example.com,Ann,30\n\n  ,Nobody,1\nb@example.com,Bob,x\n")
+    expected = list(read_contacts(path, field_types={"age": FieldType.INTEGER}))
+    reader = read_contacts(path, field_types={"age": FieldType.INTEGER})
+    assert [reader.item(cells, row) for row, cells in enumerate(reader.raw(), start=1)] == expected
+    assert reader.rows == 3
+
+
+def test_the_layout_changes_with_what_the_columns_become(tmp_path: Path) -> None:
+    path = _write(tmp_path / "c.csv", "email,name,age\na@example.com,Ann,30\n")
+    plain = read_contacts(path).layout
+    assert read_contacts(path).layout == plain
+    assert read_contacts(path, field_types={"age": FieldType.INTEGER}).layout != plain
+    assert read_contacts(path, mapping={"name": ""}).layout != plain

@@ -9,7 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from contactsync import ConfigurationError, Contact, InvalidInput, ListSubscription, RowError
+from contactsync import (
+    ConfigurationError,
+    Contact,
+    ImportStatus,
+    InvalidInput,
+    ListSubscription,
+    RowError,
+    SubscriptionAction,
+)
 from contactsync.batching import Batch
 from contactsync.journal import Journal
 from contactsync.provider import InputItem
@@ -205,3 +213,23 @@ def test_no_journal_is_written_before_the_first_batch_is_sent(toy: tuple[Sandbox
     rejected = [RowError("broken", None, "email", "not an email address")]
     job = client(sandbox).import_contacts(rejected, journal=journal)  # every row rejected: nothing sent
     assert job.errored == 1 and not journal.exists()
+
+
+def test_a_resumed_import_runs_the_follow_up_the_stopped_process_never_ran(tmp_path: Path) -> None:
+    """dotmailer removes in bulk by importing, then taking each row off the book: a process that
+    stopped before its follow-up leaves it to the process that resumes the journal."""
+    journal = tmp_path / "remove.journal"
+    with Sandbox(["dotmailer"]) as sandbox:
+        first = sandbox.connect("dotmailer", poll_interval=0.01)
+        book = first.create_list("Leaving")
+        people = [Contact(f"f{n}@example.com") for n in range(30)]
+        first.wait(first.import_contacts(people, [ListSubscription(book)]))
+        removal = [ListSubscription(book, SubscriptionAction.REMOVE)]
+        first.import_contacts(people[:20], removal, journal=journal)  # submitted; the process then stops
+        assert len(sandbox.contacts("dotmailer", book)) == 30
+
+        second = sandbox.connect("dotmailer", poll_interval=0.01)
+        job = second.wait(second.import_contacts(people[:20], removal, journal=journal))
+        assert job.status is ImportStatus.COMPLETED and job.accepted == 20
+        left = {str(entry["email"]).lower() for entry in sandbox.contacts("dotmailer", book)}
+        assert left == {contact.email for contact in people[20:]}
