@@ -291,8 +291,26 @@ class Sync:
         return self.store.outcomes(run_id)
 
     def events(self) -> Iterator[ContactEvent]:
-        """Every event the runs recorded, oldest first."""
+        """Every event recorded (polled by the runs, or pushed through :meth:`record_events`), oldest first."""
         return self.store.events(self.record.id)
+
+    def record_events(self, events: Iterable[ContactEvent]) -> list[ContactEvent]:
+        """Record events a webhook pushed, as a run records those it polls; return those new to the state.
+
+        Only this provider's events of this list (or of the whole account) about a contact of
+        this partition are kept, each once: the same event polled by a later run is not
+        reported again. An unsubscribe marks the contact unsubscribed in the state.
+        """
+        kept = [event for event in events if event.provider == self.client.name and self._concerns(event)]
+        fresh = self.store.record_events(self.record.id, kept)
+        self.store.commit()
+        return fresh
+
+    def _concerns(self, event: ContactEvent) -> bool:
+        """An event of this sync's list, or of the whole account, about a contact of this partition."""
+        if event.list_id not in (None, self.list_id):
+            return False
+        return self.partition is None or (event.email is not None and self.partition.holds(event.email.strip().lower()))
 
     # -- the pieces of a run ----------------------------------------------------------------------
 
@@ -552,7 +570,11 @@ class _Run:
         since = sync.record.events_from or sync.record.created_at
         until = datetime.now(timezone.utc)
         try:
-            polled = [event for event in sync.client.events_since(since - EVENTS_OVERLAP) if self._concerns(event)]
+            polled = [  # not the subscribes: the sync's own imports make those
+                event
+                for event in sync.client.events_since(since - EVENTS_OVERLAP)
+                if event.type is not EventType.SUBSCRIBED and sync._concerns(event)
+            ]
         except UnsupportedAction as exc:
             if wanted:
                 raise
@@ -563,14 +585,6 @@ class _Run:
         store.commit()
         sync.record = attrs.evolve(sync.record, events_from=until)
         return tuple(fresh)
-
-    def _concerns(self, event: ContactEvent) -> bool:
-        """A consent event (not a subscribe: the sync's own imports make those) of this sync's list, or
-        of the whole account, about a contact of this partition."""
-        if event.type is EventType.SUBSCRIBED or event.list_id not in (None, self.sync.list_id):
-            return False
-        partition = self.sync.partition
-        return partition is None or (event.email is not None and partition.holds(event.email.strip().lower()))
 
     def complete(self, differ: Differ) -> SyncRun:
         """Guard, send, remove, and record the run's end."""

@@ -198,9 +198,12 @@ def _counts(text: str) -> SyncCounts:
 
 
 def event_key(event: ContactEvent) -> str:
-    """What makes two reports of an event the same event (polled twice, or polled and pushed)."""
+    """What makes two reports of an event the same event (polled twice, or polled and pushed).
+
+    Not the reason: a webhook and a suppression list word the same fact differently.
+    """
     at = event.at.astimezone(timezone.utc).isoformat() if event.at is not None else ""
-    parts = (event.provider, event.type.value, event.email or "", at, event.list_id or "", event.reason or "")
+    parts = (event.provider, event.type.value, event.email or "", at, event.list_id or "")
     return blake2b("\x00".join(parts).encode(), digest_size=16).hexdigest()
 
 

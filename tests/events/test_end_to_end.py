@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
 import attrs
@@ -18,6 +19,7 @@ from contactsync.sandbox import Sandbox, SimulatedEvent
 from contactsync.sandbox.mailjet import MailjetEmulator
 from contactsync.sandbox.sendgrid import SendGridEmulator
 from contactsync.sandbox.webhooks import SigningKey
+from contactsync.sync import Sync
 from tests.events.serving import Later, served
 
 PASSWORD = "hook-secret-4d1"
@@ -300,3 +302,22 @@ def test_the_handler_can_read_the_account_while_the_sandbox_waits_for_its_answer
     done = _unsubscribe(loop, "cy@example.com")
     assert _statuses(done) == [(200, True)]
     assert seen == [{"cy@example.com"}]
+
+
+# -- into the sync --------------------------------------------------------------------------------------
+
+
+def test_pushed_events_a_sync_records_are_not_reported_again_when_its_next_run_polls_them(
+    loop: Loop, tmp_path: Path
+) -> None:
+    people = [Contact(email) for email in PEOPLE]
+    list_id = loop.list_id if loop.client.name == "mailjet" else None  # Mailjet unsubscribes from a list
+    with Sync(loop.client, loop.list_id, state=str(tmp_path / "sync.db"), journal_dir=tmp_path) as sync:
+        sync.run(people)
+        loop.simulate("ann@example.com", "unsubscribe", list_id)
+        other = attrs.evolve(loop.inbox.events[0], provider="another")
+        fresh = sync.record_events([*loop.inbox.events, other])
+        assert [(e.type, e.email) for e in fresh] == [(EventType.UNSUBSCRIBED, "ann@example.com")]
+        assert sync.record_events(loop.inbox.events) == []
+        assert sync.run(people).events == ()
+        assert [(e.type, e.email) for e in sync.events()] == [(EventType.UNSUBSCRIBED, "ann@example.com")]
