@@ -164,7 +164,7 @@ def sandbox(provider: str) -> Iterator[dict[str, str]]:
         yield settings
     finally:
         process.terminate()
-        process.wait(timeout=60)
+        process.wait(timeout=120)
 
 
 def account(provider: str, settings: dict[str, str]) -> tuple[Provider, tuple[ListSubscription, ...]]:

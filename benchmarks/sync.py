@@ -40,6 +40,7 @@ import attrs
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from benchmarks.run import sandbox
 from contactsync import connect
 from contactsync.sources import read_file
 from contactsync.sync import Sync, SyncMode
@@ -126,23 +127,6 @@ def _step(name: str, settings: dict[str, Any]) -> dict[str, Any]:
 
 
 # -- the run ------------------------------------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def sandbox(provider: str) -> Iterator[dict[str, str]]:
-    """``contactsync sandbox --port 0 --json`` for one provider; yields its connection settings."""
-    command = [sys.executable, "-m", "contactsync.cli", "sandbox", "--port", "0", "--json", "-p", provider]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
-    try:
-        assert process.stdout is not None
-        line = process.stdout.readline()
-        if not line:
-            raise RuntimeError(f"the {provider} sandbox did not start")
-        settings: dict[str, str] = json.loads(line)["providers"][provider]
-        yield settings
-    finally:
-        process.terminate()
-        process.wait(timeout=120)
 
 
 @contextlib.contextmanager

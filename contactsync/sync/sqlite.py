@@ -59,7 +59,8 @@ class SQLiteState(StateStore):
             while chunk := cursor.fetchmany(fetch):
                 yield from chunk
         finally:
-            cursor.close()
+            with contextlib.suppress(sqlite3.ProgrammingError):  # a stream left unfinished after close()
+                cursor.close()
 
     def commit(self) -> None:
         self._db.commit()
