@@ -43,7 +43,6 @@ from contactsync_brevo.translate import (
     lists_to_add,
     memberships_from_wire,
     subscribed_to,
-    with_unsent,
 )
 from contactsync_brevo.wire import (
     AttributeList,
@@ -119,20 +118,6 @@ def _chunks(items: Sequence[str], size: int) -> Iterator[Sequence[str]]:
         yield items[start : start + size]
 
 
-def _first_of_each_email(batch: Batch) -> tuple[list[int], list[list[Any]]]:
-    """Positions to send (the first of each address) and ``[position, first position, email]`` of the repeats."""
-    first: dict[str, int] = {}
-    sent: list[int] = []
-    repeats: list[list[Any]] = []
-    for position, email in enumerate(batch.emails):
-        seen = first.setdefault(email, position)
-        if seen == position:
-            sent.append(position)
-        else:
-            repeats.append([position, seen, email])
-    return sent, repeats
-
-
 class _FollowUps:
     """What an import does besides the import call: lift blacklists (ADD_FORCE), leave lists (REMOVE).
 
@@ -183,11 +168,7 @@ class _FollowUps:
 
 
 class JsonRoute(ImportRoute):
-    """``POST /v3/contacts/import`` with ``jsonBody``: one background process per batch (reference/brevo.md §2).
-
-    Only the first row of an address in a batch is sent; the later ones are reported,
-    naming it, since which one Brevo would keep is not documented.
-    """
+    """``POST /v3/contacts/import`` with ``jsonBody``: one background process per batch (reference/brevo.md §2)."""
 
     name = "json"
     resubmit_safe = True  # an upsert by email into the same lists, with idempotent follow-ups
@@ -220,38 +201,31 @@ class JsonRoute(ImportRoute):
         record = converter.unstructure(contact_to_wire(contact, self.book))
         return json.dumps(record, separators=(",", ":"), ensure_ascii=False).encode()
 
-    def payload(self, batch: Batch, positions: Sequence[int]) -> bytes:
-        """The request body carrying the items of ``batch`` at ``positions``."""
-        return self._head + b",".join(batch.items[i] for i in positions) + b"]}"
+    def payload(self, batch: Batch) -> bytes:
+        """The request body carrying the contacts of ``batch``."""
+        return self._head + b",".join(batch.items) + b"]}"
 
     def submit(self, batch: Batch) -> ImportJob:
-        sent, repeats = _first_of_each_email(batch)
         answer = self.provider.transport.json(
             "POST",
             "/v3/contacts/import",
-            data=self.payload(batch, sent),
+            data=self.payload(batch),
             headers={"Content-Type": "application/json"},
             safe=True,  # resubmit_safe: the same import twice leaves Brevo as one does
         )
         process_id = str(converter.structure(answer, ProcessCreated).process_id)
-        if repeats:
-            self.provider.unsent[process_id] = len(repeats)
-        self.follow_ups.after_import([batch.emails[i] for i in sent])
-        extra: dict[str, Any] = {"duplicates": repeats} if repeats else {}
-        part = ImportJob(
-            self.provider.name, process_id, ImportStatus.PENDING, "queued", requested=len(batch), extra=extra
-        )
-        return with_unsent(part, len(repeats))
+        self.provider.sent[process_id] = len(batch)
+        self.follow_ups.after_import(batch.emails)
+        return ImportJob(self.provider.name, process_id, ImportStatus.PENDING, "queued", requested=len(batch))
 
     def describe(self, batch: Batch) -> Mapping[str, Any]:
-        sent, _ = _first_of_each_email(batch)
         return {
             "route": self.name,
             "method": "POST",
             "path": "/v3/contacts/import",
             "listIds": self.list_ids,
-            "contacts": len(sent),
-            "bytes": len(self.payload(batch, sent)),
+            "contacts": len(batch),
+            "bytes": len(self.payload(batch)),
         }
 
 
@@ -297,8 +271,8 @@ class BrevoProvider(Provider):
         self.global_unsubscribe = global_unsubscribe
         self.capabilities = _capabilities(global_unsubscribe)
         self._folder_lock = threading.Lock()
-        self.unsent: dict[str, int] = {}
-        """Process id -> rows of its batch this client did not send (later rows of an address), for its statuses."""
+        self.sent: dict[str, int] = {}
+        """Process id -> contacts its request carried: Brevo counts only the invalid ones (reference/brevo.md §3)."""
 
     # -- hooks ------------------------------------------------------------------------------
 
@@ -343,35 +317,21 @@ class BrevoProvider(Provider):
         return lists
 
     def fetch_status(self, job_id: str) -> ImportJob:
-        """The process's status, counting too the rows of its batch this client did not send."""
+        """The process's status; its accepted count when this client sent it (it knows how many contacts went)."""
         data = self.transport.json("GET", f"/v3/processes/{quote(job_id, safe='')}")
-        return with_unsent(job_from_wire(converter.structure(data, Process)), self.unsent.get(job_id, 0))
+        return job_from_wire(converter.structure(data, Process), self.sent.get(job_id))
 
     def part_errors(self, part: ImportJob) -> Iterator[ReportedError]:
-        """The repeated addresses this client did not send, and the invalid emails Brevo counted.
+        """The invalid emails Brevo counted, which it does not name (reference/brevo.md §3).
 
-        Brevo names no invalid row (reference/brevo.md §3): when every row sent was counted
-        invalid each is reported, otherwise the count is reported as that many rows unnamed.
+        When every contact sent was counted invalid each is reported by its row; otherwise the
+        count is reported as that many errors without a row.
         """
-        rows = part.rows
-        repeats = [tuple(entry) for entry in part.extra.get("duplicates") or ()]
-        for position, first, email in repeats:
-            first_row = rows.row_at(first) if rows is not None else None
-            where = f"row {first_row}" if first_row is not None else "an earlier row"
-            yield ReportedError(
-                email,
-                f"{email} is imported from {where}; a later row of the same address is not sent",
-                field="email",
-                code="duplicate",
-                position=position,
-            )
         invalid = int(part.extra.get("invalid_emails") or 0)
         if not invalid:
             return
-        repeated = {position for position, _, _ in repeats}
-        sent = [position for position in range(part.requested) if position not in repeated]
-        if invalid == len(sent):
-            for position in sent:
+        if invalid == part.requested:
+            for position in range(part.requested):
                 yield ReportedError(None, "Brevo refused the email address", "email", "invalid_email", position)
             return
         message = f"one of the {invalid} addresses Brevo counted invalid in job {part.id}, without naming them"

@@ -55,7 +55,6 @@ __all__ = [
     "split_name",
     "status_of",
     "subscribed_to",
-    "with_unsent",
 ]
 
 PROVIDER = "brevo"
@@ -177,37 +176,35 @@ def status_of(process: Process) -> ImportStatus:
     return status
 
 
-def job_from_wire(process: Process) -> ImportJob:
-    """One process as a part. Brevo counts invalid emails only (no created or updated counts, §3)."""
+def job_from_wire(process: Process, sent: int | None = None) -> ImportJob:
+    """One process as a part. Brevo counts invalid emails only, no created or updated ones (§3).
+
+    ``sent`` is how many contacts the request carried, when the client knows it: a completed
+    process accepted those it did not count invalid. Unknown, nothing is counted accepted.
+    """
     report = process.info.import_ if process.info is not None else None
+    invalid = report.invalid_emails if report is not None else 0
     extra: dict[str, Any] = {"name": process.name}
     if process.error:
         extra["error"] = f"the Brevo import failed: {process.error}"
     if report is not None:
-        extra["invalid_emails"] = report.invalid_emails
+        extra["invalid_emails"] = invalid
         if report.duplicate_email_id:
             extra["duplicate_email_url"] = report.duplicate_email_id
+    status = status_of(process)
+    done = status in (ImportStatus.COMPLETED, ImportStatus.COMPLETED_WITH_ERRORS)
     return ImportJob(
         provider=PROVIDER,
         id=str(process.id),
-        status=status_of(process),
+        status=status,
         provider_status=process.status,
-        errored=report.invalid_emails if report is not None else 0,
+        requested=sent or 0,
+        errored=invalid,
+        accepted=max(sent - invalid, 0) if done and sent is not None else 0,
         started_at=process.created_at,
         finished_at=process.completed_at,
         extra=extra,
     )
-
-
-def with_unsent(job: ImportJob, unsent: int) -> ImportJob:
-    """A part counting ``unsent`` more rows as errored: rows of its batch the client kept back (repeated addresses).
-
-    Brevo never saw them, so its statuses do not count them; a completed part with any is COMPLETED_WITH_ERRORS.
-    """
-    if not unsent:
-        return job
-    status = ImportStatus.COMPLETED_WITH_ERRORS if job.status is ImportStatus.COMPLETED else job.status
-    return attrs.evolve(job, status=status, errored=job.errored + unsent)
 
 
 # -- attributes (fields) -------------------------------------------------------------------------

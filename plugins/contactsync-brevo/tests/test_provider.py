@@ -141,8 +141,8 @@ def test_a_later_row_of_an_address_is_an_error_naming_the_first(client: BrevoPro
     job = client.wait(client.import_contacts([*rows, Contact("solo@example.com")], [ListSubscription(newsletter)]))
     errors = list(client.import_errors(job))
     assert [(e.row, e.email, e.provider_code) for e in errors] == [
-        (2, "dup@example.com", "duplicate"),
-        (3, "dup@example.com", "duplicate"),
+        (2, "dup@example.com", "Duplicate"),
+        (3, "dup@example.com", "Duplicate"),
     ]
     assert all("row 1" in e.message for e in errors)
     assert (job.status, job.errored, job.requested) == (ImportStatus.COMPLETED_WITH_ERRORS, 2, 4)
@@ -228,7 +228,7 @@ def test_import_list_takes_imports_without_a_list(sandbox: Sandbox, api: Api, li
 def test_a_dry_run_sends_nothing(client: BrevoProvider, sandbox: Sandbox, newsletter: str) -> None:
     rows = [Contact("a@example.com"), Contact("a@example.com"), Contact("b@example.com", properties={"x": 1})]
     route, batches, rejected = client.plan_import(rows, [ListSubscription(newsletter)])
-    assert (route, [b["contacts"] for b in batches], [e.row for e in rejected]) == ("json", [1], [3])
+    assert (route, [b["contacts"] for b in batches], [e.row for e in rejected]) == ("json", [1], [2, 3])
     assert batches[0]["listIds"] == [int(newsletter)]
     assert not [r for r in sandbox.requests if r.path.endswith("/import")]
 

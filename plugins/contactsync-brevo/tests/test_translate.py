@@ -31,7 +31,6 @@ from contactsync_brevo.translate import (
     property_value,
     split_name,
     status_of,
-    with_unsent,
 )
 
 BOOK = AttributeBook(
@@ -293,15 +292,15 @@ def test_a_process_reads_its_snake_case_record() -> None:
     )
     assert job.extra["error"] == "the Brevo import failed: bad file"
     assert job.extra["duplicate_email_url"] == "https://x.example/d.csv"
-    assert (job.created, job.updated) == (0, 0)  # Brevo reports neither (reference/brevo.md §3)
+    assert (job.created, job.updated) == (None, None)  # Brevo reports neither (reference/brevo.md §3)
 
 
-def test_rows_kept_back_are_counted_and_turn_a_completion_into_one_with_errors() -> None:
-    done, failed = job_from_wire(_process("completed", invalid_emails=1)), job_from_wire(_process("failed"))
-    assert with_unsent(done, 0) is done
-    assert (with_unsent(done, 2).status, with_unsent(done, 2).errored) == (ImportStatus.COMPLETED_WITH_ERRORS, 3)
-    assert with_unsent(job_from_wire(_process("completed")), 1).status is ImportStatus.COMPLETED_WITH_ERRORS
-    assert with_unsent(failed, 1).status is ImportStatus.FAILED
+def test_a_completed_process_accepts_what_was_sent_less_the_invalid_emails() -> None:
+    done = job_from_wire(_process("completed", invalid_emails=1), sent=5)
+    assert (done.status, done.requested, done.accepted, done.errored) == (ImportStatus.COMPLETED_WITH_ERRORS, 5, 4, 1)
+    assert job_from_wire(_process("failed"), sent=5).accepted == 0
+    assert job_from_wire(_process("in_process"), sent=5).accepted == 0
+    assert job_from_wire(_process("completed")).accepted == 0  # not sent by this client: nothing known
 
 
 # -- fields and subscriptions --------------------------------------------------------------------------
