@@ -103,7 +103,12 @@ _NOTES = {
         "with global_unsubscribe=True to blacklist the contact (a global opt-out) and keep it on the list."
     ),
     "imports": (
-        "An import adds its contacts to at least one list: subscribe them to one, or connect with import_list=ID."
+        "Brevo imports only into lists: an import with no list of its own adds its contacts to import_list, "
+        "else to the list 'contactsync imports'."
+    ),
+    "names": (
+        "Attribute names are stored in capitals and matched without regard to case; a client reads them back "
+        "as the application spelled them to it, and creates on import the attributes the account lacks."
     ),
     "clearing": "An import never clears a stored attribute, so None values are refused.",
 }

@@ -457,3 +457,6 @@ def test_capabilities_declare_what_brevo_applies_exactly(sandbox: Sandbox) -> No
         FieldType.DATE,
     }
     assert "global_unsubscribe" in BrevoProvider.capabilities.notes["unsub"]
+    assert BrevoProvider.capabilities.reads_members and BrevoProvider.capabilities.member_dates == frozenset()
+    assert BrevoProvider.capabilities.deletes == {"contacts", "lists"}
+    assert BrevoProvider.capabilities.event_types == frozenset()  # the reference documents no event log
