@@ -6,8 +6,9 @@ import (``jsonBody`` and semicolon ``fileBody``) as a background process whose s
 moves ``queued`` -> ``in_process`` -> ``completed``/``failed`` one step per status read,
 processes, contacts, lists and their members, folders, attributes, the blacklist, the
 ``{"code", "message"}`` errors and the ``x-sib-ratelimit-*`` headers on every answer.
-Not emulated: ``fileUrl`` imports, SMS-only contacts, ``{"all": true}`` list removals,
-campaign statistics and webhooks.
+Recipients can unsubscribe and be let back in (:meth:`BrevoEmulator.simulate`). Not emulated:
+``fileUrl`` imports, SMS-only contacts, ``{"all": true}`` list removals, campaign statistics,
+per-list unsubscription and webhooks.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from typing import Any, ClassVar
 from werkzeug.routing import Rule
 from werkzeug.wrappers import Request, Response
 
-from contactsync.sandbox import Emulator, json_response
+from contactsync.sandbox import Emulator, SimulatedEvent, json_response
 
 __all__ = ["API_KEY", "BrevoEmulator"]
 
@@ -180,6 +181,40 @@ class BrevoEmulator(Emulator):
                 for c in self.state["contacts"].values()
                 if list_id is None or (list_id.isdigit() and int(list_id) in c["listIds"])
             ]
+
+    def simulate(self, email: str, event: str, list_id: str | None) -> SimulatedEvent:
+        """A recipient unsubscribes (the email blacklist, Brevo's global opt-out) or is let back in.
+
+        reference/brevo.md §7: the contact stays in its lists, blacklisted; per-list unsubscription
+        is an account option no API sets, so it is not emulated. The record is the marketing
+        webhook's ``unsubscribed`` payload (§10). What a bounce, a complaint or a block change in the
+        account is not in the reference, so those are not simulated.
+        """
+        if event not in ("unsubscribe", "resubscribe"):
+            raise NotImplementedError(f"the Brevo reference does not say what {event!r} changes in the account")
+        stored = self.state["contacts"].get(email)
+        if stored is None:
+            raise ValueError(f"the brevo sandbox has no contact {email}")
+        if list_id is not None and self._list(list_id) is None:
+            raise ValueError(f"the brevo sandbox has no list {list_id}")
+        at = datetime.now(timezone.utc).replace(microsecond=0)
+        stored["emailBlacklisted"] = event == "unsubscribe"
+        self._touch(stored)
+        records: tuple[dict[str, Any], ...] = ()
+        if event == "unsubscribe":
+            lists = [int(list_id)] if list_id is not None else list(stored["listIds"])
+            stamp = int(at.timestamp())
+            records = (
+                {
+                    "event": "unsubscribed",
+                    "email": email,
+                    "list_id": lists,
+                    "date_event": at.strftime("%Y-%m-%d %H:%M:%S"),
+                    "ts_event": stamp,
+                    "ts": stamp,
+                },
+            )
+        return SimulatedEvent(self.name, event, email, list_id, at, records)
 
     # -- helpers ------------------------------------------------------------------------------
 

@@ -24,8 +24,8 @@ from contactsync import (
     ListSubscription,
     Membership,
     NotFound,
-    ProviderError,
     SubscriptionAction,
+    UnrepresentableValue,
     UnsupportedAction,
 )
 from contactsync.batching import Batch, BatchLimits
@@ -33,7 +33,9 @@ from contactsync.http import HeaderAuth
 from contactsync.provider import Capabilities, ImportRoute, Provider, ProviderOptions, ReportedError, merge_extra
 from contactsync_brevo.translate import (
     IDENTIFIERS,
+    NAME_ATTRIBUTES,
     AttributeBook,
+    attribute_name,
     contact_from_wire,
     contact_to_wire,
     converter,
@@ -43,10 +45,10 @@ from contactsync_brevo.translate import (
     lists_to_add,
     memberships_from_wire,
     subscribed_to,
-    with_unsent,
 )
 from contactsync_brevo.wire import (
     AttributeList,
+    AttributeRecord,
     ContactPage,
     ContactRecord,
     CreateAttribute,
@@ -78,6 +80,11 @@ DEFAULT_POLL_INTERVAL = 5.0
 """The first pause between status polls: ``/v3/processes`` falls in the 100-requests-an-hour bucket (§3, §9)."""
 DEFAULT_FOLDER = "contactsync"
 """The folder created for new lists when the account has none and ``folder_id`` is not given (§5)."""
+HOLDING_LIST = "contactsync imports"
+"""The list an import with no list of its own adds its contacts to, when ``import_list`` is not given:
+Brevo imports only into lists (§2). Found by name, or created when first needed."""
+LARGEST_ID = 2**31 - 1
+"""A list id as long as any, to size a request body before its list is known."""
 
 _ADDS = frozenset({SubscriptionAction.ADD_FORCE, SubscriptionAction.ADD_NO_FORCE})
 _NOTES = {
@@ -96,7 +103,12 @@ _NOTES = {
         "with global_unsubscribe=True to blacklist the contact (a global opt-out) and keep it on the list."
     ),
     "imports": (
-        "An import adds its contacts to at least one list: subscribe them to one, or connect with import_list=ID."
+        "Brevo imports only into lists: an import with no list of its own adds its contacts to import_list, "
+        "else to the list 'contactsync imports'."
+    ),
+    "names": (
+        "Attribute names are stored in capitals and matched without regard to case; a client reads them back "
+        "as the application spelled them to it, and creates on import the attributes the account lacks."
     ),
     "clearing": "An import never clears a stored attribute, so None values are refused.",
 }
@@ -111,26 +123,14 @@ def _capabilities(global_unsubscribe: bool) -> Capabilities:
         field_types=frozenset({FieldType.TEXT, FieldType.NUMBER, FieldType.BOOLEAN, FieldType.DATE}),
         routes={"json": JSON_LIMITS},
         notes=_NOTES,
+        reads_members=True,  # reference/brevo.md §5: GET /v3/contacts/lists/{id}/contacts
+        deletes=frozenset({"contacts", "lists"}),  # §4 DELETE /v3/contacts/{identifier}, §5 DELETE a list
     )
 
 
 def _chunks(items: Sequence[str], size: int) -> Iterator[Sequence[str]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
-
-
-def _first_of_each_email(batch: Batch) -> tuple[list[int], list[list[Any]]]:
-    """Positions to send (the first of each address) and ``[position, first position, email]`` of the repeats."""
-    first: dict[str, int] = {}
-    sent: list[int] = []
-    repeats: list[list[Any]] = []
-    for position, email in enumerate(batch.emails):
-        seen = first.setdefault(email, position)
-        if seen == position:
-            sent.append(position)
-        else:
-            repeats.append([position, seen, email])
-    return sent, repeats
 
 
 class _FollowUps:
@@ -183,11 +183,7 @@ class _FollowUps:
 
 
 class JsonRoute(ImportRoute):
-    """``POST /v3/contacts/import`` with ``jsonBody``: one background process per batch (reference/brevo.md §2).
-
-    Only the first row of an address in a batch is sent; the later ones are reported,
-    naming it, since which one Brevo would keep is not documented.
-    """
+    """``POST /v3/contacts/import`` with ``jsonBody``: one background process per batch (reference/brevo.md §2)."""
 
     name = "json"
     resubmit_safe = True  # an upsert by email into the same lists, with idempotent follow-ups
@@ -204,54 +200,64 @@ class JsonRoute(ImportRoute):
         self.book = provider.attribute_book()
         self.follow_ups = _FollowUps(provider, subscriptions)
         self.list_ids = provider.import_lists(subscriptions)
+        self._extra = extra
+        self._unsubscribe = any(s.action is SubscriptionAction.UNSUBSCRIBE for s in subscriptions)
+        self._head = self._make_head(self.list_ids) if self.list_ids else None
+        self._creating = threading.Lock()
+        overhead = len(self._make_head(self.list_ids or [LARGEST_ID])) + 2
+        self.limits = BatchLimits(limits.max_items, limits.max_bytes, overhead, 1)
+
+    def _make_head(self, list_ids: list[int]) -> bytes:
+        """The request body up to its contacts, for these lists."""
         request = ImportRequest(
-            list_ids=self.list_ids,
+            list_ids=list_ids,
             update_existing_contacts=True,
             empty_contacts_attributes=False,  # reference/brevo.md §11: empty values never erase stored ones
-            email_blacklist=any(s.action is SubscriptionAction.UNSUBSCRIBE for s in subscriptions),
+            email_blacklist=self._unsubscribe,
             disable_notification=True,  # our choice: no email to the account's owner for every batch
         )
-        head = merge_extra(converter.unstructure(request), extra)
+        head = merge_extra(converter.unstructure(request), self._extra)
         head.pop("jsonBody", None)
-        self._head = (json.dumps(head, separators=(",", ":"))[:-1] + ',"jsonBody":[').encode()
-        self.limits = BatchLimits(limits.max_items, limits.max_bytes, len(self._head) + 2, 1)
+        return (json.dumps(head, separators=(",", ":"))[:-1] + ',"jsonBody":[').encode()
+
+    def head(self) -> bytes:
+        """The body up to the contacts; an import into no list of its own goes to the holding list, found now."""
+        if self._head is None:
+            self._head = self._make_head([self.provider.holding_list()])
+        return self._head
 
     def encode(self, contact: Contact) -> bytes:
-        record = converter.unstructure(contact_to_wire(contact, self.book))
+        record = converter.unstructure(contact_to_wire(contact, self.book, self.provider.spell))
         return json.dumps(record, separators=(",", ":"), ensure_ascii=False).encode()
 
-    def payload(self, batch: Batch, positions: Sequence[int]) -> bytes:
-        """The request body carrying the items of ``batch`` at ``positions``."""
-        return self._head + b",".join(batch.items[i] for i in positions) + b"]}"
+    def payload(self, batch: Batch) -> bytes:
+        """The request body carrying the contacts of ``batch``."""
+        return self.head() + b",".join(batch.items) + b"]}"
 
     def submit(self, batch: Batch) -> ImportJob:
-        sent, repeats = _first_of_each_email(batch)
+        with self._creating:  # no batch goes before the attributes its contacts need exist
+            self.provider.create_attributes(self.book)
         answer = self.provider.transport.json(
             "POST",
             "/v3/contacts/import",
-            data=self.payload(batch, sent),
+            data=self.payload(batch),
             headers={"Content-Type": "application/json"},
             safe=True,  # resubmit_safe: the same import twice leaves Brevo as one does
         )
         process_id = str(converter.structure(answer, ProcessCreated).process_id)
-        if repeats:
-            self.provider.unsent[process_id] = len(repeats)
-        self.follow_ups.after_import([batch.emails[i] for i in sent])
-        extra: dict[str, Any] = {"duplicates": repeats} if repeats else {}
-        part = ImportJob(
-            self.provider.name, process_id, ImportStatus.PENDING, "queued", requested=len(batch), extra=extra
-        )
-        return with_unsent(part, len(repeats))
+        self.provider.sent[process_id] = len(batch)
+        self.follow_ups.after_import(batch.emails)
+        return ImportJob(self.provider.name, process_id, ImportStatus.PENDING, "queued", requested=len(batch))
 
     def describe(self, batch: Batch) -> Mapping[str, Any]:
-        sent, _ = _first_of_each_email(batch)
+        head = self._head or self._make_head(self.list_ids or [LARGEST_ID])
         return {
             "route": self.name,
             "method": "POST",
             "path": "/v3/contacts/import",
-            "listIds": self.list_ids,
-            "contacts": len(sent),
-            "bytes": len(self.payload(batch, sent)),
+            "listIds": self.list_ids or f"the list {HOLDING_LIST!r}",
+            "contacts": len(batch),
+            "bytes": len(head + b",".join(batch.items) + b"]}"),
         }
 
 
@@ -297,8 +303,12 @@ class BrevoProvider(Provider):
         self.global_unsubscribe = global_unsubscribe
         self.capabilities = _capabilities(global_unsubscribe)
         self._folder_lock = threading.Lock()
-        self.unsent: dict[str, int] = {}
-        """Process id -> rows of its batch this client did not send (later rows of an address), for its statuses."""
+        self._holding_lock = threading.Lock()
+        self._spelling_lock = threading.Lock()
+        self._spellings: dict[str, str] = {}
+        """Attribute name (in capitals) -> the property name as the application spelled it to this client."""
+        self.sent: dict[str, int] = {}
+        """Process id -> contacts its request carried: Brevo counts only the invalid ones (reference/brevo.md §3)."""
 
     # -- hooks ------------------------------------------------------------------------------
 
@@ -314,7 +324,7 @@ class BrevoProvider(Provider):
         return body.message or str(body.code), body.code
 
     def check_actions(self, subscriptions: Sequence[ListSubscription], *, bulk: bool = True) -> None:
-        """Also refuse what Brevo's model cannot say: a global opt-out next to an add, an import into no list."""
+        """Also refuse what Brevo's model cannot say: a global opt-out next to an add."""
         super().check_actions(subscriptions, bulk=bulk)
         actions = {s.action for s in subscriptions}
         if SubscriptionAction.UNSUBSCRIBE in actions and actions & _ADDS:
@@ -322,17 +332,10 @@ class BrevoProvider(Provider):
                 "brevo's unsubscribe is a global blacklist, so it cannot go with an add in one call: "
                 "unsubscribe in a call of its own"
             )
-        if bulk and actions <= {SubscriptionAction.REMOVE} and self.import_list is None:
-            raise UnsupportedAction(
-                "brevo imports contacts into at least one list: subscribe them to one, "
-                "or connect with import_list=LIST_ID (a list every such import adds them to)"
-            )
 
     def import_route(
         self, subscriptions: tuple[ListSubscription, ...], route: str, extra: Mapping[str, Any] | None
     ) -> ImportRoute:
-        for sub in subscriptions:
-            self.list_record(sub.list_id)  # an unknown list is NotFound before anything is sent
         return JsonRoute(self, subscriptions, extra)
 
     def import_lists(self, subscriptions: Sequence[ListSubscription]) -> list[int]:
@@ -342,36 +345,30 @@ class BrevoProvider(Provider):
             lists = [self.import_list]
         return lists
 
+    def holding_list(self) -> int:
+        """``import_list``, else the list named :data:`HOLDING_LIST`, found or created (once per client)."""
+        with self._holding_lock:
+            if self.import_list is None:
+                found = next((int(item.id) for item in self.iter_lists() if item.name == HOLDING_LIST), None)
+                self.import_list = int(self.create_list(HOLDING_LIST)) if found is None else found
+            return self.import_list
+
     def fetch_status(self, job_id: str) -> ImportJob:
-        """The process's status, counting too the rows of its batch this client did not send."""
+        """The process's status; its accepted count when this client sent it (it knows how many contacts went)."""
         data = self.transport.json("GET", f"/v3/processes/{quote(job_id, safe='')}")
-        return with_unsent(job_from_wire(converter.structure(data, Process)), self.unsent.get(job_id, 0))
+        return job_from_wire(converter.structure(data, Process), self.sent.get(job_id))
 
     def part_errors(self, part: ImportJob) -> Iterator[ReportedError]:
-        """The repeated addresses this client did not send, and the invalid emails Brevo counted.
+        """The invalid emails Brevo counted, which it does not name (reference/brevo.md §3).
 
-        Brevo names no invalid row (reference/brevo.md §3): when every row sent was counted
-        invalid each is reported, otherwise the count is reported as that many rows unnamed.
+        When every contact sent was counted invalid each is reported by its row; otherwise the
+        count is reported as that many errors without a row.
         """
-        rows = part.rows
-        repeats = [tuple(entry) for entry in part.extra.get("duplicates") or ()]
-        for position, first, email in repeats:
-            first_row = rows.row_at(first) if rows is not None else None
-            where = f"row {first_row}" if first_row is not None else "an earlier row"
-            yield ReportedError(
-                email,
-                f"{email} is imported from {where}; a later row of the same address is not sent",
-                field="email",
-                code="duplicate",
-                position=position,
-            )
         invalid = int(part.extra.get("invalid_emails") or 0)
         if not invalid:
             return
-        repeated = {position for position, _, _ in repeats}
-        sent = [position for position in range(part.requested) if position not in repeated]
-        if invalid == len(sent):
-            for position in sent:
+        if invalid == part.requested:
+            for position in range(part.requested):
                 yield ReportedError(None, "Brevo refused the email address", "email", "invalid_email", position)
             return
         message = f"one of the {invalid} addresses Brevo counted invalid in job {part.id}, without naming them"
@@ -390,6 +387,10 @@ class BrevoProvider(Provider):
         """``GET /v3/contacts/lists/{id}``: the list's details; NotFound when there is no such list."""
         data: dict[str, Any] = self.transport.json("GET", f"/v3/contacts/lists/{self._list_id(list_id)}")
         return data
+
+    def check_list(self, list_id: str) -> None:
+        """``GET /v3/contacts/lists/{id}``: 404 when there is no such list (reference/brevo.md §5)."""
+        self.list_record(list_id)
 
     def iter_lists(self) -> Iterator[ContactList]:
         offset = 0
@@ -444,41 +445,57 @@ class BrevoProvider(Provider):
         return AttributeBook(converter.structure(data, AttributeList).attributes)
 
     def fields(self) -> list[FieldDefinition]:
-        """The normal attributes of the types this library writes (text, float, boolean, date)."""
+        """The normal attributes of the types this library writes (text, float, boolean, date), named as the
+        application spells them to this client."""
         found = []
         for record in self.attribute_book().by_name.values():
             kind = field_type_from_wire(record.type) if record.category == "normal" else None
             if kind is not None:
-                found.append(FieldDefinition(record.name, kind))
+                found.append(FieldDefinition(self._spellings.get(record.name.upper(), record.name), kind))
         return found
 
+    def check_property_name(self, name: str) -> None:
+        """ASCII letters, digits and ``_``, starting with a letter: the reference states no rule (§6)."""
+        if name.upper() not in NAME_ATTRIBUTES + IDENTIFIERS:
+            attribute_name(name)
+
+    def spell(self, name: str) -> str:
+        """The attribute of property ``name``, remembering how the application spells it (the first spelling met).
+
+        Brevo stores names in capitals and matches them without regard to case, so another
+        spelling of an attribute this client knows would read back spelled the first way: it
+        raises UnrepresentableValue (a spelling in capitals gives way to the application's).
+        """
+        attribute = attribute_name(name)
+        with self._spelling_lock:
+            known = self._spellings.setdefault(attribute, name)
+            if known != name:
+                if known != attribute:
+                    raise UnrepresentableValue(
+                        f"Brevo attribute names ignore case; this client spells it {known!r}", field=name
+                    )
+                self._spellings[attribute] = name
+        return attribute
+
     def define_field(self, definition: FieldDefinition) -> FieldDefinition:
-        """Create a normal attribute; one that exists already (built-ins included) is returned if its type serves."""
+        """Create a normal attribute named in capitals; the name and identifier attributes exist already."""
         name = definition.name
-        if name != name.upper() or not name:
-            raise InvalidInput(f"Brevo attribute names are written in capitals: call it {name.upper()!r}", field=name)
-        if name in IDENTIFIERS:
-            return self._existing(FieldDefinition(name, FieldType.TEXT), definition)
+        if name.upper() in NAME_ATTRIBUTES + IDENTIFIERS:
+            if definition.type is not FieldType.TEXT:
+                raise UnrepresentableValue(f"brevo's {name.upper()} is text, not {definition.type.value}", field=name)
+            return FieldDefinition(name.upper(), FieldType.TEXT)
+        attribute = self.spell(name)
         kind = field_type_to_wire(definition.type, name)
         body = converter.unstructure(CreateAttribute(kind))
-        try:
-            self.transport.request("POST", f"/v3/contacts/attributes/normal/{quote(name, safe='')}", json=body)
-        except ProviderError as exc:
-            # reference/brevo.md §6: the error for an existing name is UNCONFIRMED; read the account back
-            if exc.status != 400:
-                raise
-            stored = next((f for f in self.fields() if f.name == name), None)
-            if stored is None:
-                raise
-            return self._existing(stored, definition)
+        # an existing name is refused (reference/brevo.md §6: with an UNCONFIRMED code): the core then reads it back
+        self.transport.request("POST", f"/v3/contacts/attributes/normal/{quote(attribute, safe='')}", json=body)
         return FieldDefinition(name, field_type_from_wire(kind) or definition.type)
 
-    def _existing(self, stored: FieldDefinition, wanted: FieldDefinition) -> FieldDefinition:
-        if not self.same_field_type(stored.type, wanted.type):
-            raise InvalidInput(
-                f"brevo already has this field as {stored.type.value}, not {wanted.type.value}", field=wanted.name
-            )
-        return stored
+    def create_attributes(self, book: AttributeBook) -> None:
+        """Create the attributes an import noted in ``book`` as missing (race-safe, as ``ensure_fields``)."""
+        for attribute, (name, kind) in book.take_new().items():
+            self.ensure_fields([FieldDefinition(name, field_type_from_wire(kind) or FieldType.TEXT)])
+            book.add(AttributeRecord(attribute, "normal", kind))
 
     def same_field_type(self, stored: FieldType, wanted: FieldType) -> bool:
         """Brevo's float attributes hold integers too."""
@@ -520,7 +537,7 @@ class BrevoProvider(Provider):
 
     def get_contact(self, email: str) -> Contact | None:
         record = self.contact_record(Contact(email).email)
-        return None if record is None else contact_from_wire(record, self.attribute_book())
+        return None if record is None else contact_from_wire(record, self.attribute_book(), self._spellings)
 
     def get_subscriptions(self, email: str) -> list[Membership]:
         """The contact's lists; ``subscribed`` is false when it is blacklisted or unsubscribed from the list."""
@@ -529,8 +546,6 @@ class BrevoProvider(Provider):
 
     def apply_subscriptions(self, email: str, subscriptions: tuple[ListSubscription, ...]) -> None:
         """Adds (creating the contact if need be) through ``POST /v3/contacts``, removals through ``unlinkListIds``."""
-        for sub in subscriptions:
-            self.list_record(sub.list_id)
         record = self.contact_record(email)
         actions = {s.action for s in subscriptions}
         added = lists_to_add(subscriptions, record.list_unsubscribed or () if record is not None else ())
@@ -562,7 +577,7 @@ class BrevoProvider(Provider):
             data = self.transport.json("GET", f"/v3/contacts/lists/{number}/contacts", params=params) or {}
             page = converter.structure(data, ContactPage)
             for record in page.contacts:
-                contact = contact_from_wire(record, book)
+                contact = contact_from_wire(record, book, self._spellings)
                 if contact is not None:
                     yield ListMember(contact, subscribed_to(record, number))
             offset += len(page.contacts)

@@ -1,17 +1,19 @@
 """Brevo's mapping: a cattrs converter for its JSON names, and pure functions between the model and the wire.
 
 Decisions (docs/providers/brevo.rst): ``Contact.name`` splits at its first space into
-the built-in FIRSTNAME and LASTNAME attributes; a property is an attribute of the
-account under the same name, which Brevo writes in capitals, so only capitalised
-names are taken; values must match the attribute's type, because Brevo drops
-unknown attributes and mistyped values silently (reference/brevo.md §2, §4).
+the built-in FIRSTNAME and LASTNAME attributes; a property is the attribute of its name
+in capitals, as Brevo writes them (reference/brevo.md §6), matched without regard to case
+and read back under the spelling the application gave; values must match the attribute's
+type, because Brevo drops unknown attributes and mistyped values silently (§2, §4), and an
+attribute the account lacks is noted for creation with the type its first value calls for.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping, Sequence
+import threading
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date, datetime, timezone
 from typing import Any
 
@@ -38,6 +40,7 @@ __all__ = [
     "NAME_ATTRIBUTES",
     "STATUSES",
     "AttributeBook",
+    "attribute_name",
     "attribute_value",
     "camel",
     "contact_attributes",
@@ -55,7 +58,7 @@ __all__ = [
     "split_name",
     "status_of",
     "subscribed_to",
-    "with_unsent",
+    "wire_type_of",
 ]
 
 PROVIDER = "brevo"
@@ -92,6 +95,8 @@ _FIELD_TYPES: Mapping[str, FieldType] = {
     "date": FieldType.DATE,
 }
 _DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+_ATTRIBUTE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
+"""Names this client gives attributes: the reference states no rule (§6), so ASCII letters, digits and ``_``."""
 _FRACTION = re.compile(r"\.\d+")
 
 
@@ -177,37 +182,35 @@ def status_of(process: Process) -> ImportStatus:
     return status
 
 
-def job_from_wire(process: Process) -> ImportJob:
-    """One process as a part. Brevo counts invalid emails only (no created or updated counts, §3)."""
+def job_from_wire(process: Process, sent: int | None = None) -> ImportJob:
+    """One process as a part. Brevo counts invalid emails only, no created or updated ones (§3).
+
+    ``sent`` is how many contacts the request carried, when the client knows it: a completed
+    process accepted those it did not count invalid. Unknown, nothing is counted accepted.
+    """
     report = process.info.import_ if process.info is not None else None
+    invalid = report.invalid_emails if report is not None else 0
     extra: dict[str, Any] = {"name": process.name}
     if process.error:
         extra["error"] = f"the Brevo import failed: {process.error}"
     if report is not None:
-        extra["invalid_emails"] = report.invalid_emails
+        extra["invalid_emails"] = invalid
         if report.duplicate_email_id:
             extra["duplicate_email_url"] = report.duplicate_email_id
+    status = status_of(process)
+    done = status in (ImportStatus.COMPLETED, ImportStatus.COMPLETED_WITH_ERRORS)
     return ImportJob(
         provider=PROVIDER,
         id=str(process.id),
-        status=status_of(process),
+        status=status,
         provider_status=process.status,
-        errored=report.invalid_emails if report is not None else 0,
+        requested=sent or 0,
+        errored=invalid,
+        accepted=max(sent - invalid, 0) if done and sent is not None else 0,
         started_at=process.created_at,
         finished_at=process.completed_at,
         extra=extra,
     )
-
-
-def with_unsent(job: ImportJob, unsent: int) -> ImportJob:
-    """A part counting ``unsent`` more rows as errored: rows of its batch the client kept back (repeated addresses).
-
-    Brevo never saw them, so its statuses do not count them; a completed part with any is COMPLETED_WITH_ERRORS.
-    """
-    if not unsent:
-        return job
-    status = ImportStatus.COMPLETED_WITH_ERRORS if job.status is ImportStatus.COMPLETED else job.status
-    return attrs.evolve(job, status=status, errored=job.errored + unsent)
 
 
 # -- attributes (fields) -------------------------------------------------------------------------
@@ -229,23 +232,63 @@ def field_type_from_wire(kind: str | None) -> FieldType | None:
 
 
 class AttributeBook:
-    """The account's attributes by name (``GET /v3/contacts/attributes``)."""
+    """The account's attributes by name in capitals (``GET /v3/contacts/attributes``), and those still to create.
+
+    An import notes each attribute its contacts need and the account lacks (:meth:`note`);
+    its route creates them before sending (:meth:`take_new`). Batches are sent from
+    several threads, hence the lock.
+    """
 
     def __init__(self, records: Iterable[AttributeRecord] = ()) -> None:
         self.by_name: dict[str, AttributeRecord] = {}
+        self.new: dict[str, tuple[str, str]] = {}
+        """Attribute name -> (the property name as given, the attribute type) of attributes still to create."""
+        self._lock = threading.Lock()
         for record in records:
             self.add(record)
 
     def add(self, record: AttributeRecord) -> None:
         """Know one more attribute."""
-        self.by_name[record.name] = record
+        with self._lock:
+            self.by_name[record.name.upper()] = record
+            self.new.pop(record.name.upper(), None)
 
-    def writable(self, name: str) -> AttributeRecord | None:
-        """The normal attribute called exactly ``name`` with a type this library writes, if any."""
-        record = self.by_name.get(name)
-        if record is None or record.category != "normal" or field_type_from_wire(record.type) is None:
-            return None
-        return record
+    def get(self, name: str) -> AttributeRecord | None:
+        """The attribute of this name, whatever its case."""
+        return self.by_name.get(name.upper())
+
+    def type_for(self, attribute: str, name: str, value: PropertyValue) -> tuple[str, bool]:
+        """The type of attribute ``attribute`` for property ``name``, and whether it is still to create.
+
+        An attribute the account has must be a normal one of a type this library writes; one it
+        lacks takes the type ``value`` calls for (or the one noted by an earlier contact).
+        """
+        with self._lock:
+            record = self.by_name.get(attribute)
+            pending = self.new.get(attribute)
+        if record is not None:
+            if record.category != "normal" or field_type_from_wire(record.type) is None:
+                raise UnrepresentableValue(
+                    f"the Brevo attribute is a {record.category} attribute of type {record.type}; "
+                    "this library writes normal text, float, boolean and date attributes",
+                    field=name,
+                )
+            return str(record.type), False
+        if pending is not None:
+            return pending[1], True
+        return wire_type_of(value, name), True
+
+    def note(self, attribute: str, name: str, kind: str) -> None:
+        """Note an attribute to create (the first contact needing it decides its type)."""
+        with self._lock:
+            if attribute not in self.by_name:
+                self.new.setdefault(attribute, (name, kind))
+
+    def take_new(self) -> dict[str, tuple[str, str]]:
+        """The attributes still to create, forgotten here (the caller creates them and :meth:`add` s them)."""
+        with self._lock:
+            taken, self.new = self.new, {}
+        return taken
 
 
 # -- contacts ----------------------------------------------------------------------------------
@@ -273,13 +316,48 @@ def join_name(first: str, last: str) -> str | None:
     return first or None
 
 
-def attribute_value(record: AttributeRecord, name: str, value: PropertyValue) -> Any:
-    """The JSON value of ``value`` for attribute ``record``; raises UnrepresentableValue naming the property.
+def attribute_name(name: str) -> str:
+    """The attribute property ``name`` is written to: the name in capitals (reference/brevo.md §6).
+
+    Raises UnrepresentableValue for a name this client does not give an attribute, and for
+    the attributes that are the name (FIRSTNAME, LASTNAME) or an identifier (EMAIL, SMS...).
+    """
+    if not _ATTRIBUTE_NAME.fullmatch(name):
+        raise UnrepresentableValue(
+            "Brevo attribute names are taken here as ASCII letters, digits and '_', starting with a letter",
+            field=name,
+        )
+    upper = name.upper()
+    if upper in NAME_ATTRIBUTES:
+        raise UnrepresentableValue(f"set Contact.name: it fills {' and '.join(NAME_ATTRIBUTES)}", field=name)
+    if upper in IDENTIFIERS:
+        raise UnrepresentableValue(f"{upper} is one of Brevo's identifiers, not written as a property", field=name)
+    return upper
+
+
+def wire_type_of(value: PropertyValue, name: str) -> str:
+    """The type of a new attribute for ``value``: float for any number, as Brevo has no integer type."""
+    if isinstance(value, datetime):
+        raise UnrepresentableValue("Brevo date attributes hold a day, not a time (reference §4)", field=name)
+    if value is None:
+        raise UnrepresentableValue(
+            "a Brevo import cannot clear an attribute: empty values leave the stored one as it is", field=name
+        )
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "float"
+    if isinstance(value, date):
+        return "date"
+    return "text"
+
+
+def attribute_value(kind: str, name: str, value: PropertyValue) -> Any:
+    """The JSON value of ``value`` for an attribute of type ``kind``; raises UnrepresentableValue naming the property.
 
     Brevo ignores a value that does not match the attribute's type (reference/brevo.md §4),
     so a mismatch is refused here rather than lost there.
     """
-    kind = record.type
     if value is None:
         raise UnrepresentableValue(
             "a Brevo import cannot clear an attribute: empty values leave the stored one as it is", field=name
@@ -303,48 +381,37 @@ def attribute_value(record: AttributeRecord, name: str, value: PropertyValue) ->
     )
 
 
-def _check_property_name(name: str) -> None:
-    upper = name.upper()
-    if upper in NAME_ATTRIBUTES:
-        raise UnrepresentableValue(f"set Contact.name: it fills {' and '.join(NAME_ATTRIBUTES)}", field=name)
-    if upper in IDENTIFIERS:
-        raise UnrepresentableValue(f"{upper} is one of Brevo's identifiers, not written as a property", field=name)
-    if name != upper:
-        raise UnrepresentableValue(
-            f"Brevo attribute names are written in capitals: call the property {upper!r}", field=name
-        )
+def contact_attributes(
+    contact: Contact, book: AttributeBook, spell: Callable[[str], str] = attribute_name
+) -> dict[str, Any]:
+    """The attributes of one contact, keyed by attribute name; raises UnrepresentableValue naming the field.
 
-
-def contact_attributes(contact: Contact, book: AttributeBook) -> dict[str, Any]:
-    """The attributes of one contact, keyed by attribute name; raises UnrepresentableValue naming the field."""
+    ``spell`` gives a property's attribute name (the provider's also remembers the spelling).
+    Attributes the account lacks are noted in ``book`` once the whole contact is representable.
+    """
     attributes: dict[str, Any] = {}
     if contact.name is not None:
         first, last = split_name(contact.name)
         attributes["FIRSTNAME"] = first
         if last is not None:
             attributes["LASTNAME"] = last
+    new = []
     for name, value in contact.properties.items():
-        _check_property_name(name)
-        record = book.writable(name)
-        if record is None:
-            known = book.by_name.get(name)
-            if known is not None:
-                raise UnrepresentableValue(
-                    f"the Brevo attribute is a {known.category} attribute of type {known.type}; "
-                    "this library writes normal text, float, boolean and date attributes",
-                    field=name,
-                )
-            raise UnrepresentableValue(
-                "the Brevo account has no attribute of this name (Brevo ignores unknown ones): create it first",
-                field=name,
-            )
-        attributes[name] = attribute_value(record, name, value)
+        attribute = spell(name)
+        kind, missing = book.type_for(attribute, name, value)
+        attributes[attribute] = attribute_value(kind, name, value)
+        if missing:
+            new.append((attribute, name, kind))
+    for attribute, name, kind in new:
+        book.note(attribute, name, kind)
     return attributes
 
 
-def contact_to_wire(contact: Contact, book: AttributeBook) -> ImportContact:
+def contact_to_wire(
+    contact: Contact, book: AttributeBook, spell: Callable[[str], str] = attribute_name
+) -> ImportContact:
     """One ``jsonBody`` item; raises UnrepresentableValue (naming the field) for what Brevo cannot hold."""
-    return ImportContact(contact.email, contact_attributes(contact, book))
+    return ImportContact(contact.email, contact_attributes(contact, book, spell))
 
 
 def property_value(record: AttributeRecord | None, raw: Any) -> PropertyValue:
@@ -372,8 +439,13 @@ def property_value(record: AttributeRecord | None, raw: Any) -> PropertyValue:
     return json.dumps(raw, ensure_ascii=False)  # multiple-choice lists and the like, kept as JSON text
 
 
-def contact_from_wire(record: ContactRecord, book: AttributeBook) -> Contact | None:
+def contact_from_wire(
+    record: ContactRecord, book: AttributeBook, spellings: Mapping[str, str] | None = None
+) -> Contact | None:
     """The contact as read back: the name from FIRSTNAME/LASTNAME, every other attribute as a property.
+
+    A property is named as ``spellings`` (attribute name -> the application's spelling) has it,
+    else as Brevo stores the attribute.
 
     None for a record with no real address (SMS-only contacts, shown with a stand-in email, §4).
     """
@@ -383,7 +455,8 @@ def contact_from_wire(record: ContactRecord, book: AttributeBook) -> Contact | N
     attributes = {name: value for name, value in record.attributes.items() if value is not None and value != ""}
     name = join_name(str(attributes.pop("FIRSTNAME", "")), str(attributes.pop("LASTNAME", "")))
     attributes.pop("EMAIL", None)
-    properties = {key: property_value(book.by_name.get(key), raw) for key, raw in attributes.items()}
+    names = spellings or {}
+    properties = {names.get(key.upper(), key): property_value(book.get(key), raw) for key, raw in attributes.items()}
     try:
         return Contact(email, name=name, properties=properties)
     except InvalidInput:

@@ -90,7 +90,8 @@ def documented() -> set[tuple[str, int]]:
                     found.add((name, id(getattr(obj, name))))
             elif kind == "class" and members:
                 for name in members:
-                    found.add((name, id(getattr(obj, name))))
+                    if hasattr(obj, name):  # one declared by annotation alone (``provider: ClassVar``) has no value
+                        found.add((name, id(getattr(obj, name))))
     return found
 
 

@@ -31,7 +31,7 @@ from contactsync_brevo.translate import (
     property_value,
     split_name,
     status_of,
-    with_unsent,
+    wire_type_of,
 )
 
 BOOK = AttributeBook(
@@ -140,8 +140,10 @@ def test_camel_turns_snake_case_into_brevos_names() -> None:
 @pytest.mark.parametrize(
     ("contact", "field"),
     [
-        (Contact("a@example.com", properties={"city": "Oslo"}), "city"),
-        (Contact("a@example.com", properties={"NOPE": "x"}), "NOPE"),
+        (Contact("a@example.com", properties={"city": 3}), "city"),
+        (Contact("a@example.com", properties={"NOPE": None}), "NOPE"),
+        (Contact("a@example.com", properties={"WHEN": datetime(2020, 1, 1, tzinfo=timezone.utc)}), "WHEN"),
+        (Contact("a@example.com", properties={"no space": "x"}), "no space"),
         (Contact("a@example.com", properties={"CITY": None}), "CITY"),
         (Contact("a@example.com", properties={"CITY": ""}), "CITY"),
         (Contact("a@example.com", properties={"CITY": 3}), "CITY"),
@@ -167,9 +169,27 @@ def test_what_brevo_cannot_hold_is_refused_naming_the_field(contact: Contact, fi
     assert raised.value.field == field
 
 
-def test_a_lower_case_property_name_is_told_its_capital_form() -> None:
-    with pytest.raises(UnrepresentableValue, match="'CITY'"):
-        contact_to_wire(Contact("a@example.com", properties={"City": "Oslo"}), BOOK)
+def test_a_property_is_its_attribute_in_capitals_whatever_its_case() -> None:
+    item = contact_to_wire(Contact("a@example.com", properties={"City": "Oslo", "score": 2}), BOOK)
+    assert item.attributes == {"CITY": "Oslo", "SCORE": 2}
+    back = contact_from_wire(stored(item), BOOK, {"CITY": "City", "SCORE": "score"})
+    assert back == Contact("a@example.com", properties={"City": "Oslo", "score": 2})
+
+
+@given(st.sampled_from([3, 2.5, True, date(2020, 1, 1), "text"]))
+def test_a_missing_attribute_is_noted_with_the_type_its_first_value_calls_for(value: Any) -> None:
+    book = AttributeBook(BOOK.by_name.values())
+    contact_to_wire(Contact("a@example.com", properties={"Extra": value, "CITY": "x"}), book)
+    (name, kind), *rest = book.take_new().values()
+    assert (name, kind, rest) == ("Extra", wire_type_of(value, "Extra"), [])
+    assert kind == {int: "float", float: "float", bool: "boolean", date: "date", str: "text"}[type(value)]
+
+
+def test_a_contact_refused_notes_no_attribute() -> None:
+    book = AttributeBook(BOOK.by_name.values())
+    with pytest.raises(UnrepresentableValue):
+        contact_to_wire(Contact("a@example.com", properties={"Extra": 1, "CITY": 3}), book)
+    assert book.take_new() == {}
 
 
 def test_the_name_splits_at_its_first_space() -> None:
@@ -293,15 +313,15 @@ def test_a_process_reads_its_snake_case_record() -> None:
     )
     assert job.extra["error"] == "the Brevo import failed: bad file"
     assert job.extra["duplicate_email_url"] == "https://x.example/d.csv"
-    assert (job.created, job.updated) == (0, 0)  # Brevo reports neither (reference/brevo.md §3)
+    assert (job.created, job.updated) == (None, None)  # Brevo reports neither (reference/brevo.md §3)
 
 
-def test_rows_kept_back_are_counted_and_turn_a_completion_into_one_with_errors() -> None:
-    done, failed = job_from_wire(_process("completed", invalid_emails=1)), job_from_wire(_process("failed"))
-    assert with_unsent(done, 0) is done
-    assert (with_unsent(done, 2).status, with_unsent(done, 2).errored) == (ImportStatus.COMPLETED_WITH_ERRORS, 3)
-    assert with_unsent(job_from_wire(_process("completed")), 1).status is ImportStatus.COMPLETED_WITH_ERRORS
-    assert with_unsent(failed, 1).status is ImportStatus.FAILED
+def test_a_completed_process_accepts_what_was_sent_less_the_invalid_emails() -> None:
+    done = job_from_wire(_process("completed", invalid_emails=1), sent=5)
+    assert (done.status, done.requested, done.accepted, done.errored) == (ImportStatus.COMPLETED_WITH_ERRORS, 5, 4, 1)
+    assert job_from_wire(_process("failed"), sent=5).accepted == 0
+    assert job_from_wire(_process("in_process"), sent=5).accepted == 0
+    assert job_from_wire(_process("completed")).accepted == 0  # not sent by this client: nothing known
 
 
 # -- fields and subscriptions --------------------------------------------------------------------------
