@@ -12,6 +12,7 @@ from __future__ import annotations
 import abc
 import os
 import time
+import warnings
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Any, ClassVar, TypedDict
@@ -250,6 +251,25 @@ class Provider(abc.ABC):
         self.pipeline = ImportPipeline(self)
         """The import pipeline this client's imports run through (see :mod:`contactsync.importing`)."""
         self.concurrency: int = options["concurrency"]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Keep a plugin written before ``create_field`` became ``define_field`` working, with a warning.
+
+        A subclass overriding ``create_field`` (and not ``define_field``) had it as the hook
+        creating one field: it becomes that class's ``define_field``, so ``ensure_fields`` uses it,
+        and the public ``create_field`` stays the core's race-safe one.
+        """
+        super().__init_subclass__(**kwargs)
+        own = vars(cls)
+        if "create_field" in own and "define_field" not in own:
+            warnings.warn(
+                f"{cls.__module__}.{cls.__qualname__} overrides create_field, the hook now named define_field: "
+                "rename it (create_field is the race-safe public call that uses define_field)",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+            cls.define_field = own["create_field"]  # type: ignore[method-assign]
+            cls.create_field = Provider.create_field  # type: ignore[method-assign]
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.transport.base_url}>"

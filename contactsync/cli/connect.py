@@ -22,7 +22,7 @@ from contactsync import registry
 from contactsync.errors import ConfigurationError
 from contactsync.model import SubscriptionAction
 from contactsync.provider import Provider
-from contactsync.settings import check_settings
+from contactsync.settings import check_settings, is_secret
 
 _CREDENTIAL_FLAGS = ("api_key", "secret_key", "username", "password", "base_url")
 
@@ -241,9 +241,6 @@ def quiet_option(func: Callable[..., Any]) -> Callable[..., Any]:
     )(func)
 
 
-_SECRET_WORDS = ("key", "secret", "password", "token", "auth")
-
-
 def follow_command(spec: ProviderSpec, name: str, *words: str) -> str:
     """A command to paste that reaches the same account as ``spec`` (credentials left out: they come from
     the environment or the config file), followed by ``words``."""
@@ -252,8 +249,7 @@ def follow_command(spec: ProviderSpec, name: str, *words: str) -> str:
         if value is not None:
             parts += [flag, value]
     for setting in spec.settings:
-        key = setting.partition("=")[0].strip().lower()
-        if not any(word in key for word in _SECRET_WORDS):
+        if not is_secret(setting.partition("=")[0].strip()):
             parts += ["--setting", setting]
     if spec.sandbox:
         parts.append("--sandbox")

@@ -18,14 +18,14 @@ import itertools
 import math
 import re
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import datetime, timezone
 from typing import Any
 
 from werkzeug.routing import Rule
 from werkzeug.wrappers import Request, Response
 
-from contactsync.sandbox.emulator import Emulator, json_response
+from contactsync.sandbox.emulator import Emulator, StoredContact, json_response
 from contactsync.sandbox.simulation import SimulatedEvent
 
 __all__ = ["DotmailerEmulator"]
@@ -226,6 +226,14 @@ class DotmailerEmulator(Emulator):
                 for email, c in self.state["contacts"].items()
                 if members is None or email in members
             ]
+
+    def contact_of(self, record: Mapping[str, Any]) -> StoredContact:
+        """Email; the name as the ``FULLNAME`` data field (contactsync's convention, see :doc:`/providers/dotmailer`);
+        the other data fields holding a value."""
+        fields = dict(record["dataFields"])
+        name = fields.pop("FULLNAME", None)
+        properties = {key: value for key, value in fields.items() if value not in ("", None)}
+        return record["email"], None if name is None else str(name), properties
 
     # -- the shape of the API ----------------------------------------------------------
 
