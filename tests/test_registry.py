@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import pathlib
-from collections.abc import Iterator
 
 import pytest
 
@@ -14,34 +13,11 @@ from contactsync.errors import ConfigurationError, PluginError
 from contactsync.sandbox import Sandbox
 from tests.toy import ToyEmulator, ToyProvider
 
-ENTRY_POINTS = """\
-[contactsync.providers]
-toy = toyplugin:ToyProvider
-broken = toyplugin_missing:Nothing
-mailjet = toyplugin:ToyProvider
-
-[contactsync.emulators]
-toy = toyplugin:ToyEmulator
-broken = toyplugin_missing:Nothing
-mailjet = toyplugin:ToyEmulator
-"""
-
 
 @pytest.fixture
-def plugin(tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[pathlib.Path]:
-    """Install a throwaway distribution: a module and a .dist-info with entry_points.txt, on sys.path."""
-    (tmp_path / "toyplugin.py").write_text(
-        "from tests.toy import ToyEmulator, ToyProvider\n\n__all__ = ['ToyEmulator', 'ToyProvider']\n"
-    )
-    info = tmp_path / "toyplugin-1.0.dist-info"
-    info.mkdir()
-    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: toyplugin\nVersion: 1.0\n")
-    (info / "entry_points.txt").write_text(ENTRY_POINTS)
-    monkeypatch.syspath_prepend(str(tmp_path))
-    for kind in (registry._providers, registry._emulators):
-        monkeypatch.setattr(kind, "loaded", {})
-        monkeypatch.setattr(kind, "registered", {})
-    yield tmp_path
+def plugin(toy_plugin: pathlib.Path) -> pathlib.Path:
+    """The throwaway ``toyplugin`` distribution (tests/conftest.py) installed."""
+    return toy_plugin
 
 
 def test_builtins_are_listed_sorted() -> None:

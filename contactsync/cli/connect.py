@@ -131,13 +131,15 @@ def number_settings(spec: ProviderSpec) -> dict[str, float]:
 
 @contextlib.contextmanager
 def embedded_sandbox(names: Sequence[str], state: str | None = None) -> Iterator[Any]:
-    """A Sandbox serving ``names`` for the length of one command; with ``state``, loaded before and saved after."""
-    from contactsync.sandbox import EMULATORS, Sandbox
+    """A Sandbox serving ``names`` (built-in or plugins' emulators) for the length of one command; with ``state``,
+    loaded before and saved after."""
+    from contactsync.sandbox import Sandbox
     from contactsync.sandbox.state import load_state, save_state
 
+    installed = registry.emulators()
     for name in names:
-        if name not in EMULATORS:
-            raise ConfigurationError(f"the sandbox has no emulator for {name!r}; it has: {', '.join(EMULATORS)}")
+        if name not in installed:
+            raise ConfigurationError(f"the sandbox has no emulator for {name!r}; it has: {', '.join(installed)}")
     logging.getLogger("werkzeug").setLevel(logging.CRITICAL)  # no request log in the middle of our output
     try:
         sandbox = Sandbox(list(names))
