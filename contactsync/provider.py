@@ -99,12 +99,23 @@ class Capabilities:
     """Deletable: ``"contacts"`` (:meth:`Provider.delete_contacts`), ``"lists"`` (:meth:`Provider.delete_list`)."""
 
 
+def _one_unless_unnamed(report: ReportedError, attribute: Any, count: int) -> None:
+    if count < 1:
+        raise ValueError(f"a reported error stands for at least one row, not {count}")
+    if count > 1 and (report.email is not None or report.position is not None):
+        raise ValueError("a reported error naming its row (by email or position) stands for that one row")
+
+
 @attrs.frozen
 class ReportedError:
     """One row of a provider's error report, before it is traced back to an input row.
 
     ``position`` is the 0-based place of the contact in the submitted batch, when the
-    report gives it; otherwise the email is looked up.
+    report gives it; otherwise the email is looked up (the n-th report of an email goes to
+    the n-th row of the part carrying it; see :func:`~contactsync.importing.trace_all`).
+    A report with neither stands for ``count`` rows the provider rejected without saying
+    which (:meth:`unnamed`): each becomes a :class:`~contactsync.model.RowError` with no row,
+    counted in ``errored`` like any other.
     """
 
     email: str | None
@@ -112,6 +123,13 @@ class ReportedError:
     field: str | None = None
     code: str | None = None
     position: int | None = None
+    count: int = attrs.field(default=1, validator=_one_unless_unnamed, kw_only=True)
+    """How many rows the report stands for: 1, or more for a count-only rejection (:meth:`unnamed`)."""
+
+    @classmethod
+    def unnamed(cls, count: int, message: str, field: str | None = None, code: str | None = None) -> ReportedError:
+        """``count`` rows rejected by the provider without naming them ("2 invalid emails"): a count-only rejection."""
+        return cls(None, message, field, code, count=count)
 
 
 class ImportRoute(abc.ABC):
