@@ -133,7 +133,13 @@ class ReportedError:
 
 
 class ImportRoute(abc.ABC):
-    """One way of getting contacts into the provider (a JSON endpoint, a file upload...)."""
+    """One way of getting contacts into the provider (a JSON endpoint, a file upload...).
+
+    One route object serves one import. :meth:`encode` runs in the importing thread while
+    :meth:`submit` runs in the pipeline's worker threads, ``concurrency`` batches at once, so
+    the two run at the same time: build what both read in ``__init__``, and guard anything
+    they change.
+    """
 
     name: ClassVar[str]
     resubmit_safe: ClassVar[bool] = False
@@ -149,14 +155,25 @@ class ImportRoute(abc.ABC):
     @abc.abstractmethod
     def encode(self, contact: Contact) -> bytes:
         """One contact's bytes in a request body; raises InvalidInput if it cannot be represented
-        (:class:`~contactsync.errors.RouteCannotCarry` when the provider's first route could)."""
+        (:class:`~contactsync.errors.RouteCannotCarry` when the provider's first route could).
+
+        Called in the importing thread, one contact at a time, while earlier batches are submitted.
+        """
 
     @abc.abstractmethod
     def submit(self, batch: Batch) -> ImportJob:
-        """Send one batch as one provider job and return it as a part."""
+        """Send one batch as one provider job and return it as a part.
+
+        Called in a worker thread, several batches at once. The part's ``id`` is what
+        :meth:`Provider.fetch_status` polls on its own; it may not contain ``,`` (which joins
+        the ids of an aggregate job) nor start with ``unsent:`` (the pipeline's mark for a
+        batch never sent). A POST the transport may repeat after a lost answer is marked
+        ``safe=True`` (``transport.json("POST", ..., safe=True)``): only an upsert is.
+        """
 
     def describe(self, batch: Batch) -> Mapping[str, Any]:
-        """What :meth:`submit` would send for ``batch``, for dry runs (method, URL, body preview)."""
+        """What :meth:`submit` would send for ``batch``, for dry runs (method, URL, body preview): what
+        :meth:`Provider.plan_import` and the command line's ``--dry-run`` show. Nothing may be sent."""
         return {"route": self.name, "contacts": len(batch)}
 
     def follow_up(self, part: ImportJob, batch: Batch) -> ImportJob:
@@ -327,7 +344,13 @@ class Provider(abc.ABC):
         """One status fetch of one provider job, by the id its part carries."""
 
     def part_errors(self, part: ImportJob) -> Iterator[ReportedError]:
-        """The error report of one finished part (default: none available)."""
+        """The error report of one finished part (default: none available).
+
+        Called only for a part whose status is terminal, from ``import_errors``; ``part.rows``
+        is its row index. Yield one :class:`ReportedError` per row reported, by position or by
+        email, or a count-only one (:meth:`ReportedError.unnamed`) for rejections the provider
+        counts without naming. A part that failed outright has every row reported anyway.
+        """
         return iter(())
 
     def iter_lists(self) -> Iterator[ContactList]:

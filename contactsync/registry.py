@@ -48,11 +48,13 @@ BUILTINS: Mapping[str, str] = {
     "sendgrid": "contactsync.providers.sendgrid.provider:SendGridProvider",
     "dotmailer": "contactsync.providers.dotmailer.provider:DotmailerProvider",
 }
+"""The built-in providers by name, as ``"module:Class"`` (imported when first used)."""
 BUILTIN_EMULATORS: Mapping[str, str] = {
     "mailjet": "contactsync.sandbox.mailjet:MailjetEmulator",
     "sendgrid": "contactsync.sandbox.sendgrid:SendGridEmulator",
     "dotmailer": "contactsync.sandbox.dotmailer:DotmailerEmulator",
 }
+"""The built-in emulators by name, as ``"module:Class"`` (imported when first used)."""
 
 T = TypeVar("T")
 
