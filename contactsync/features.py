@@ -6,7 +6,6 @@ import logging
 from collections.abc import Sequence
 
 from contactsync import registry
-from contactsync.errors import PluginError
 from contactsync.events.formats import FORMATS
 from contactsync.model import EventType, FieldType, SubscriptionAction
 from contactsync.provider import Provider
@@ -19,13 +18,10 @@ log = logging.getLogger("contactsync.features")
 def installed() -> list[type[Provider]]:
     """Every installed provider class, built-ins and plugins, by name; one that fails to load is logged and left
     out (so the docs' tables show whatever is installed where they are built)."""
-    classes = []
-    for name in registry.providers():
-        try:
-            classes.append(registry.load(name))
-        except PluginError as exc:
-            log.warning("the feature matrix leaves out %s: %s", name, exc)
-    return classes
+    classes, broken = registry.installed()
+    for name, why in broken.items():
+        log.warning("the feature matrix leaves out %s: %s", name, why)
+    return list(classes.values())
 
 
 def _yes_no(flag: bool) -> str:

@@ -30,6 +30,8 @@ __all__ = [
     "connect",
     "emulator_problems",
     "emulators",
+    "installed",
+    "installed_emulators",
     "load",
     "load_emulator",
     "problems",
@@ -126,16 +128,22 @@ class _Kind(Generic[T]):
             raise TypeError(f"{origin} is not a {base.__module__.partition('.')[0]}.{base.__name__} subclass")
         return obj
 
+    def installed(self) -> tuple[dict[str, type[T]], dict[str, str]]:
+        loaded: dict[str, type[T]] = {}
+        broken: dict[str, str] = {}
+        for name in self.names():
+            try:
+                loaded[name] = self.load(name)
+            except PluginError as exc:
+                broken[name] = str(exc)
+        return loaded, broken
+
     def problems(self) -> dict[str, str]:
         found: dict[str, str] = {}
         for name, point in self.plugins().items():
             if name in self.builtins and name not in self.registered:
                 found[name] = f"plugin {point.value} is shadowed by the built-in; register it with replace=True"
-        for name in self.names():
-            try:
-                self.load(name)
-            except PluginError as exc:
-                found[name] = str(exc)
+        found.update(self.installed()[1])
         return found
 
 
@@ -174,6 +182,11 @@ def problems() -> dict[str, str]:
     return _providers.problems()
 
 
+def installed() -> tuple[dict[str, type[Provider]], dict[str, str]]:
+    """Every provider class that loads, by name (sorted); and those that do not, with the reason."""
+    return _providers.installed()
+
+
 def register_emulator(name: str, target: str | type[Emulator], *, replace: bool = False) -> None:
     """Make the sandbox serve ``target`` (an Emulator subclass or ``"module:Class"``) as ``name``.
 
@@ -195,6 +208,11 @@ def load_emulator(name: str) -> type[Emulator]:
 def emulator_problems() -> dict[str, str]:
     """Emulators that fail to load or are shadowed by a built-in, with the reason."""
     return _emulators.problems()
+
+
+def installed_emulators() -> tuple[dict[str, type[Emulator]], dict[str, str]]:
+    """Every emulator class that loads, by name (sorted); and those that do not, with the reason."""
+    return _emulators.installed()
 
 
 def connect(name: str, **settings: Any) -> Provider:

@@ -1,7 +1,7 @@
 """Local emulators of the providers' HTTP APIs, for our tests, the demo and users' own tests."""
 
 from contactsync.sandbox.emulator import Emulator, JobLifecycle, MalformedRequest, StoredContact, json_response
-from contactsync.sandbox.server import EMULATORS, RecordedRequest, Sandbox, installed_emulators
+from contactsync.sandbox.server import EMULATORS, RecordedRequest, Sandbox
 from contactsync.sandbox.simulation import SIMULATED_EVENTS, SimulatedEvent
 
 __all__ = [
@@ -14,6 +14,5 @@ __all__ = [
     "Sandbox",
     "SimulatedEvent",
     "StoredContact",
-    "installed_emulators",
     "json_response",
 ]

@@ -15,7 +15,6 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
 from contactsync import registry
-from contactsync.errors import PluginError
 from contactsync.model import Contact
 from contactsync.sandbox.emulator import Emulator
 from contactsync.sandbox.faults import Faults
@@ -24,26 +23,13 @@ from contactsync.sandbox.simulation import SimulatedEvent, event_name
 if TYPE_CHECKING:
     from contactsync.provider import Provider
 
-__all__ = ["EMULATORS", "RecordedRequest", "Sandbox", "installed_emulators"]
+__all__ = ["EMULATORS", "RecordedRequest", "Sandbox"]
 
 log = logging.getLogger("contactsync.sandbox")
 
 EMULATORS = registry.BUILTIN_EMULATORS
-"""The built-in emulators by name (``"module:Class"``); every installed one is :func:`installed_emulators`."""
-
-
-def installed_emulators() -> tuple[dict[str, type[Emulator]], dict[str, str]]:
-    """Every emulator that loads, built-in or a plugin's (:func:`contactsync.registry.emulators`), by name;
-    and those that do not, with the reason (each also logged as a warning)."""
-    loaded: dict[str, type[Emulator]] = {}
-    broken: dict[str, str] = {}
-    for name in registry.emulators():
-        try:
-            loaded[name] = registry.load_emulator(name)
-        except PluginError as exc:
-            log.warning("the sandbox serves no %s: %s", name, exc)
-            broken[name] = str(exc)
-    return loaded, broken
+"""The built-in emulators by name (``"module:Class"``); :func:`contactsync.registry.emulators` names every
+installed one."""
 
 
 class _RequestHandler(WSGIRequestHandler):
@@ -90,7 +76,9 @@ class Sandbox:
         self.skipped: dict[str, str] = {}
         """Installed emulators left out of a default sandbox because they fail to load, with the reason."""
         if providers is None:
-            found, self.skipped = installed_emulators()
+            found, self.skipped = registry.installed_emulators()
+            for name, why in self.skipped.items():
+                log.warning("the sandbox serves no %s: %s", name, why)
             chosen = [cls() for cls in found.values()]
         else:
             chosen = [registry.load_emulator(p)() if isinstance(p, str) else p for p in providers]
