@@ -116,7 +116,7 @@ def run(
         errors = list(client.import_errors(job))
         seconds = time.perf_counter() - started
         sandbox.faults = None
-        stored = sandbox.contacts(provider, list_id)
+        stored = sandbox.contacts(provider, list_id, as_model=False)
         injected = dict(sandbox.injected)
         client.close()
     return account(provider, count, job, errors, stored, injected, seconds)

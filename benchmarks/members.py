@@ -44,9 +44,8 @@ import requests
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from contactsync import connect
+from contactsync import connect, registry
 from contactsync.sandbox import EMULATORS
-from contactsync.sandbox.server import _emulator_class
 from contactsync.sandbox.state import save_state
 
 PROVIDERS = ("mailjet", "sendgrid", "dotmailer")
@@ -130,7 +129,7 @@ def sendgrid_state(n: int) -> tuple[dict[str, Any], str]:
             "created_at": STAMP,
             "updated_at": STAMP,
         }
-    emulator = _emulator_class("sendgrid")()
+    emulator = registry.load_emulator("sendgrid")()
     state = emulator.initial_state()
     state.update(
         contacts=contacts,
@@ -148,7 +147,7 @@ def sendgrid_state(n: int) -> tuple[dict[str, Any], str]:
 
 def dotmailer_state(n: int) -> tuple[dict[str, Any], str]:
     """A dotmailer account with book 1 of ``n`` contacts; 1% unsubscribed from the book (and so not in it)."""
-    emulator = _emulator_class("dotmailer")()
+    emulator = registry.load_emulator("dotmailer")()
     state = emulator.initial_state()
     contacts, ids, members, unsubscribed = {}, {}, {}, {}
     for i in range(1, n + 1):
@@ -185,7 +184,7 @@ STATES: dict[str, Callable[[int], tuple[dict[str, Any], str]]] = {
 def served(provider: str, n: int, folder: Path) -> Iterator[tuple[dict[str, str], str]]:
     """The account of ``n`` members saved to a state file and served from another process; (settings, list id)."""
     state, list_id = STATES[provider](n)
-    emulator = _emulator_class(provider)()
+    emulator = registry.load_emulator(provider)()
     emulator.state = state
     path = folder / f"{provider}-{n}.db"
     save_state(path, [emulator])

@@ -245,12 +245,16 @@ class RowIndex:
         """The input row of the item at 0-based ``position`` in the batch."""
         return self._view[position] if 0 <= position < self._size else None
 
-    def row_of(self, email: str) -> int | None:
-        """The input row that carried ``email`` (its first, if it came twice)."""
+    def row_of(self, email: str, occurrence: int = 0) -> int | None:
+        """The input row that carried ``email``: its ``occurrence``-th (from 0) when it came several times, or
+        its last when it came fewer times than that; None when it did not come."""
         key = _email_keys((email,))[0]
         size, view = self._size, self._view
         at = bisect.bisect_left(view, key, size, 2 * size)
-        return view[at + size] if at < 2 * size and view[at] == key else None
+        if at >= 2 * size or view[at] != key:
+            return None
+        last = bisect.bisect_right(view, key, at, 2 * size) - 1
+        return view[min(at + max(occurrence, 0), last) + size]
 
     def __repr__(self) -> str:
         return f"RowIndex({len(self)} rows)"

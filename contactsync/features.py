@@ -2,13 +2,26 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 
+from contactsync import registry
 from contactsync.events.formats import FORMATS
 from contactsync.model import EventType, FieldType, SubscriptionAction
 from contactsync.provider import Provider
 
-__all__ = ["feature_matrix", "push_and_poll"]
+__all__ = ["feature_matrix", "installed", "push_and_poll"]
+
+log = logging.getLogger("contactsync.features")
+
+
+def installed() -> list[type[Provider]]:
+    """Every installed provider class, built-ins and plugins, by name; one that fails to load is logged and left
+    out (so the docs' tables show whatever is installed where they are built)."""
+    classes, broken = registry.installed()
+    for name, why in broken.items():
+        log.warning("the feature matrix leaves out %s: %s", name, why)
+    return list(classes.values())
 
 
 def _yes_no(flag: bool) -> str:
@@ -81,6 +94,8 @@ def feature_matrix(classes: Sequence[type[Provider]]) -> list[list[str]]:
         + [f"{cls.capabilities.max_text:,}" if cls.capabilities.max_text else "not documented" for cls in classes]
     )
     rows.extend(_readback_rows(classes))
+    emulated = registry.emulators()
+    rows.append(["emulated by the sandbox"] + [_yes_no(cls.name in emulated) for cls in classes])
     return rows
 
 

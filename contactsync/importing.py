@@ -42,7 +42,7 @@ from contactsync.model import Contact, ImportJob, ImportStatus, ListSubscription
 if TYPE_CHECKING:
     from contactsync.provider import ImportRoute, Provider, ReportedError
 
-__all__ = ["DUPLICATE", "FAILED_OUTRIGHT", "ImportPipeline", "InputItem", "ProgressCallback", "trace"]
+__all__ = ["DUPLICATE", "FAILED_OUTRIGHT", "ImportPipeline", "InputItem", "ProgressCallback", "trace", "trace_all"]
 
 ProgressCallback = Callable[[ImportJob], None]
 InputItem = Contact | RowError
@@ -602,16 +602,21 @@ class ImportPipeline:
 
         A part that failed outright (failed, rejected, cancelled) reports each of its rows,
         since the provider applied none of them: with the provider's own reason where its
-        report has one, else the job's status. So does a part that left rows unconfirmed.
-        Unfinished parts report nothing yet.
+        report has one, else the job's status. So does a part that left rows unconfirmed
+        (there, a count-only rejection is one of the rows reported, not more). Unfinished
+        parts report nothing yet.
         """
         yield from job.local_errors
         for part in job.provider_jobs:
             if not part.status.is_terminal:
                 continue
-            traced = [trace(part.rows, reported) for reported in self._reported(part)]
+            every_row = (part.status in FAILED_OUTRIGHT or part.extra.get("unconfirmed")) and part.rows is not None
+            reports = self._reported(part)
+            if every_row:  # each row is reported below: a count naming none of them adds nothing
+                reports = [report for report in reports if report.email is not None or report.position is not None]
+            traced = list(trace_all(part.rows, reports))
             yield from traced
-            if (part.status in FAILED_OUTRIGHT or part.extra.get("unconfirmed")) and part.rows is not None:
+            if every_row and part.rows is not None:
                 message = part.extra.get("error") or f"the {self.name} job {part.id} ended {part.provider_status}"
                 covered = {error.row for error in traced}
                 for position in range(len(part.rows)):
@@ -638,12 +643,39 @@ def _none_accepted(part: ImportJob, sent: int, **changes: Any) -> ImportJob:
     )
 
 
-def trace(rows: RowIndex | None, reported: ReportedError) -> RowError:
-    """A provider's report traced back to its input row, by position when given, else by email."""
+def trace(rows: RowIndex | None, reported: ReportedError, occurrence: int = 0) -> RowError:
+    """A provider's report traced back to its input row, by position when given, else by email (the report
+    being the ``occurrence``-th, from 0, of that email in the part's report)."""
     row = None
     if rows is not None:
         if reported.position is not None:
             row = rows.row_at(reported.position)
         elif reported.email is not None:
-            row = rows.row_of(reported.email.strip().lower())
+            row = rows.row_of(reported.email.strip().lower(), occurrence)
     return RowError(reported.email, row, reported.field, reported.message, reported.code)
+
+
+def trace_all(rows: RowIndex | None, reports: Iterable[ReportedError]) -> Iterator[RowError]:
+    """One part's report traced back to input rows: one :class:`~contactsync.model.RowError` per row reported.
+
+    The n-th report naming an email (and no position) goes to the n-th row of the part carrying
+    it, or its last one when the report names it more often (two fields of one row). A
+    count-only report (:meth:`ReportedError.unnamed <contactsync.provider.ReportedError.unnamed>`)
+    becomes ``count`` errors with no email and no row, saying so: the provider counted them
+    without naming them. Within one import the duplicates rule sends an address once, so a part
+    carries it in one row; the n-th rule serves a :class:`~contactsync.batching.RowIndex` built
+    otherwise (a plugin's own) and keeps two reports of one row on that row.
+    """
+    seen: collections.Counter[str] = collections.Counter()
+    for reported in reports:
+        if reported.email is None and reported.position is None:
+            message = f"{reported.message} (one of {reported.count:,} rows rejected without being named)"
+            for _ in range(reported.count):
+                yield RowError(None, None, reported.field, message, reported.code)
+            continue
+        occurrence = 0
+        if reported.position is None and reported.email is not None:
+            key = reported.email.strip().lower()
+            occurrence = seen[key]
+            seen[key] += 1
+        yield trace(rows, reported, occurrence)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import abc
 import os
 import time
+import warnings
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Any, ClassVar, TypedDict
@@ -98,12 +99,23 @@ class Capabilities:
     """Deletable: ``"contacts"`` (:meth:`Provider.delete_contacts`), ``"lists"`` (:meth:`Provider.delete_list`)."""
 
 
+def _one_unless_unnamed(report: ReportedError, attribute: Any, count: int) -> None:
+    if count < 1:
+        raise ValueError(f"a reported error stands for at least one row, not {count}")
+    if count > 1 and (report.email is not None or report.position is not None):
+        raise ValueError("a reported error naming its row (by email or position) stands for that one row")
+
+
 @attrs.frozen
 class ReportedError:
     """One row of a provider's error report, before it is traced back to an input row.
 
     ``position`` is the 0-based place of the contact in the submitted batch, when the
-    report gives it; otherwise the email is looked up.
+    report gives it; otherwise the email is looked up (the n-th report of an email goes to
+    the n-th row of the part carrying it; see :func:`~contactsync.importing.trace_all`).
+    A report with neither stands for ``count`` rows the provider rejected without saying
+    which (:meth:`unnamed`): each becomes a :class:`~contactsync.model.RowError` with no row,
+    counted in ``errored`` like any other.
     """
 
     email: str | None
@@ -111,10 +123,23 @@ class ReportedError:
     field: str | None = None
     code: str | None = None
     position: int | None = None
+    count: int = attrs.field(default=1, validator=_one_unless_unnamed, kw_only=True)
+    """How many rows the report stands for: 1, or more for a count-only rejection (:meth:`unnamed`)."""
+
+    @classmethod
+    def unnamed(cls, count: int, message: str, field: str | None = None, code: str | None = None) -> ReportedError:
+        """``count`` rows rejected by the provider without naming them ("2 invalid emails"): a count-only rejection."""
+        return cls(None, message, field, code, count=count)
 
 
 class ImportRoute(abc.ABC):
-    """One way of getting contacts into the provider (a JSON endpoint, a file upload...)."""
+    """One way of getting contacts into the provider (a JSON endpoint, a file upload...).
+
+    One route object serves one import. :meth:`encode` runs in the importing thread while
+    :meth:`submit` runs in the pipeline's worker threads, ``concurrency`` batches at once, so
+    the two run at the same time: build what both read in ``__init__``, and guard anything
+    they change.
+    """
 
     name: ClassVar[str]
     resubmit_safe: ClassVar[bool] = False
@@ -130,14 +155,25 @@ class ImportRoute(abc.ABC):
     @abc.abstractmethod
     def encode(self, contact: Contact) -> bytes:
         """One contact's bytes in a request body; raises InvalidInput if it cannot be represented
-        (:class:`~contactsync.errors.RouteCannotCarry` when the provider's first route could)."""
+        (:class:`~contactsync.errors.RouteCannotCarry` when the provider's first route could).
+
+        Called in the importing thread, one contact at a time, while earlier batches are submitted.
+        """
 
     @abc.abstractmethod
     def submit(self, batch: Batch) -> ImportJob:
-        """Send one batch as one provider job and return it as a part."""
+        """Send one batch as one provider job and return it as a part.
+
+        Called in a worker thread, several batches at once. The part's ``id`` is what
+        :meth:`Provider.fetch_status` polls on its own; it may not contain ``,`` (which joins
+        the ids of an aggregate job) nor start with ``unsent:`` (the pipeline's mark for a
+        batch never sent). A POST the transport may repeat after a lost answer is marked
+        ``safe=True`` (``transport.json("POST", ..., safe=True)``): only an upsert is.
+        """
 
     def describe(self, batch: Batch) -> Mapping[str, Any]:
-        """What :meth:`submit` would send for ``batch``, for dry runs (method, URL, body preview)."""
+        """What :meth:`submit` would send for ``batch``, for dry runs (method, URL, body preview): what
+        :meth:`Provider.plan_import` and the command line's ``--dry-run`` show. Nothing may be sent."""
         return {"route": self.name, "contacts": len(batch)}
 
     def follow_up(self, part: ImportJob, batch: Batch) -> ImportJob:
@@ -251,6 +287,25 @@ class Provider(abc.ABC):
         """The import pipeline this client's imports run through (see :mod:`contactsync.importing`)."""
         self.concurrency: int = options["concurrency"]
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Keep a plugin written before ``create_field`` became ``define_field`` working, with a warning.
+
+        A subclass overriding ``create_field`` (and not ``define_field``) had it as the hook
+        creating one field: it becomes that class's ``define_field``, so ``ensure_fields`` uses it,
+        and the public ``create_field`` stays the core's race-safe one.
+        """
+        super().__init_subclass__(**kwargs)
+        own = vars(cls)
+        if "create_field" in own and "define_field" not in own:
+            warnings.warn(
+                f"{cls.__module__}.{cls.__qualname__} overrides create_field, the hook now named define_field: "
+                "rename it (create_field is the race-safe public call that uses define_field)",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+            cls.define_field = own["create_field"]  # type: ignore[method-assign]
+            cls.create_field = Provider.create_field  # type: ignore[method-assign]
+
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.transport.base_url}>"
 
@@ -289,7 +344,13 @@ class Provider(abc.ABC):
         """One status fetch of one provider job, by the id its part carries."""
 
     def part_errors(self, part: ImportJob) -> Iterator[ReportedError]:
-        """The error report of one finished part (default: none available)."""
+        """The error report of one finished part (default: none available).
+
+        Called only for a part whose status is terminal, from ``import_errors``; ``part.rows``
+        is its row index. Yield one :class:`ReportedError` per row reported, by position or by
+        email, or a count-only one (:meth:`ReportedError.unnamed`) for rejections the provider
+        counts without naming. A part that failed outright has every row reported anyway.
+        """
         return iter(())
 
     def iter_lists(self) -> Iterator[ContactList]:

@@ -9,9 +9,13 @@ never a credential's value.
 from __future__ import annotations
 
 import inspect
+import json
 import math
+import re
+import types
+import typing
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Union
 
 from urllib3.util.retry import Retry
 
@@ -23,7 +27,10 @@ __all__ = [
     "accepted_settings",
     "check_credentials",
     "check_settings",
+    "environment_settings",
+    "environment_variable",
     "flag",
+    "is_secret",
     "seconds",
     "text",
     "whole_number",
@@ -54,6 +61,87 @@ def check_settings(cls: type[Any], settings: Mapping[str, Any]) -> None:
     if unknown:
         raise ConfigurationError(f"{name} does not take {', '.join(unknown)}; it takes: {', '.join(accepted)}")
     check_options(name, settings)
+
+
+def environment_variable(provider: str, setting: str) -> str:
+    """The variable that sets ``setting`` of ``provider``: ``CONTACTSYNC_<NAME>_<SETTING>``, upper case, with any
+    character other than a letter or digit as ``_`` (``CONTACTSYNC_MY_ESP_POLL_INTERVAL``)."""
+    return "_".join(re.sub(r"[^A-Za-z0-9]", "_", part).upper() for part in ("contactsync", provider, setting))
+
+
+def environment_settings(
+    cls: type[Any], provider: str, environ: Mapping[str, str], given: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """The settings of ``cls`` that the environment sets and ``given`` does not, converted to their types.
+
+    Each setting ``cls`` takes (:func:`accepted_settings`) is read from
+    :func:`environment_variable`. The text is converted by the setting's annotation: a
+    boolean from ``true``/``false``/``1``/``0``/``yes``/``no``, a number from its digits, text
+    as it is; a setting of another type from JSON. Text that does not convert raises
+    :class:`~contactsync.errors.ConfigurationError` naming the variable, and never quoting
+    its value when the setting is a credential. Variables naming no setting are ignored.
+    """
+    hints = _setting_types(cls)
+    found: dict[str, Any] = {}
+    for setting in accepted_settings(cls):
+        variable = environment_variable(provider, setting)
+        if setting in (given or {}) or variable not in environ:
+            continue
+        found[setting] = _from_text(variable, setting, environ[variable], hints.get(setting))
+    return found
+
+
+_SECRET_WORDS = ("key", "secret", "password", "token", "auth")
+_TRUE, _FALSE = ("true", "1", "yes", "on"), ("false", "0", "no", "off")
+
+
+def is_secret(setting: str) -> bool:
+    """Whether a setting's name says it holds a credential, whose value no message may show."""
+    return any(word in setting.lower() for word in _SECRET_WORDS)
+
+
+def _setting_types(cls: type[Any]) -> dict[str, Any]:
+    """The annotations of the constructor's keywords and of the shared options; empty where they cannot be read."""
+    from contactsync.provider import ProviderOptions  # here: the provider module imports this one
+
+    hints: dict[str, Any] = {}
+    for source in (ProviderOptions, cls.__init__):
+        try:
+            hints.update(typing.get_type_hints(source))
+        except Exception:  # an annotation naming what is imported only for type checkers: read as text
+            continue
+    return hints
+
+
+def _members(hint: Any) -> tuple[Any, ...]:
+    """The types a (possibly optional or union) annotation allows."""
+    if typing.get_origin(hint) in (Union, types.UnionType):
+        return tuple(typing.get_args(hint))
+    return (hint,)
+
+
+def _from_text(variable: str, setting: str, raw: str, hint: Any) -> Any:
+    """One variable's text as a value of the setting's type."""
+    shown = "its value" if is_secret(setting) else repr(raw)
+    members = _members(hint) if hint is not None else (str,)
+    text = raw.strip()
+    if bool in members:
+        if text.lower() in _TRUE + _FALSE:
+            return text.lower() in _TRUE
+        raise ConfigurationError(f"{variable} must be true or false (or 1/0, yes/no), got {shown}")
+    for kind in (int, float):
+        if kind in members:
+            try:
+                return kind(text)
+            except ValueError:
+                wanted = "a whole number" if kind is int else "a number"
+                raise ConfigurationError(f"{variable} must be {wanted}, got {shown}") from None
+    if str in members or Any in members:
+        return raw
+    try:
+        return json.loads(raw)
+    except ValueError:
+        raise ConfigurationError(f"{variable} must be JSON for the setting {setting}, got {shown}") from None
 
 
 def check_options(provider: str, options: Mapping[str, Any]) -> dict[str, Any]:

@@ -12,8 +12,7 @@ sys.path.insert(0, str(HERE.parent))
 sys.path.insert(1, str(HERE.parent / "plugins" / "contactsync-brevo"))  # documented whether or not it is installed
 
 import contactsync  # noqa: E402
-from contactsync import registry  # noqa: E402
-from contactsync.features import feature_matrix, push_and_poll  # noqa: E402
+from contactsync.features import feature_matrix, installed, push_and_poll  # noqa: E402
 
 project = "contactsync"
 author = "the contactsync developers"
@@ -42,9 +41,9 @@ nitpick_ignore_regex = [
 _generated = HERE / "_generated"
 _generated.mkdir(exist_ok=True)
 with open(_generated / "feature-matrix.csv", "w", newline="", encoding="utf-8") as out:
-    csv.writer(out).writerows(feature_matrix([registry.load(name) for name in sorted(registry.BUILTINS)]))
+    csv.writer(out).writerows(feature_matrix(installed()))
 with open(_generated / "push-and-poll.csv", "w", newline="", encoding="utf-8") as out:
-    csv.writer(out).writerows(push_and_poll([registry.load(name) for name in sorted(registry.BUILTINS)]))
+    csv.writer(out).writerows(push_and_poll(installed()))
 
 
 def _reexported(app: Any, env: Any, node: Any, contnode: Any) -> Any:

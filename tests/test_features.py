@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from contactsync import registry
-from contactsync.features import feature_matrix, push_and_poll
+from contactsync.features import feature_matrix, installed, push_and_poll
 from contactsync.provider import Provider
 from tests.toy import ToyProvider
 
@@ -60,3 +60,18 @@ def test_the_push_and_poll_table_reads_the_parsers_tables_and_the_declarations()
     assert by_provider["mailjet"]["only polled"] == "subscribed"
     assert by_provider["dotmailer"]["pushed by webhook"] == "nothing"
     assert by_provider["dotmailer"]["only polled"] == by_provider["dotmailer"]["found by ``events_since()``"]
+
+
+def test_the_matrix_covers_every_installed_provider_and_leaves_out_a_broken_one(toy_plugin: object) -> None:
+    names = [cls.name for cls in installed()]
+    assert {"dotmailer", "mailjet", "sendgrid", "toy"} <= set(names) and "broken" not in names
+    assert names == sorted(names)
+    rows = _rows([registry.load("mailjet"), ToyProvider])
+    assert rows["emulated by the sandbox"] == ["yes", "yes"]  # the toy plugin declares its emulator too
+
+
+def test_a_provider_without_an_emulator_says_so() -> None:
+    class Unserved(ToyProvider):
+        name = "unserved"
+
+    assert _rows([Unserved])["emulated by the sandbox"] == ["no"]

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import itertools
 import time
+import warnings
 import weakref
 from collections.abc import Iterator
 from datetime import date, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
 from contactsync import (
     AuthenticationError,
     Contact,
+    FieldDefinition,
+    FieldType,
     ImportStatus,
     ImportTimeout,
     ListSubscription,
@@ -269,3 +272,36 @@ def test_polls_back_off_by_half_up_to_ten_times_the_first_pause(first: float, lo
     assert delays[:3] == pytest.approx(grown)
     assert max(delays) == delays[-1] == longest
     assert all(later >= earlier for earlier, later in itertools.pairwise(delays))
+
+
+def test_a_plugin_overriding_the_old_create_field_hook_keeps_working_with_a_warning() -> None:
+    with pytest.warns(DeprecationWarning, match="overrides create_field, the hook now named define_field"):
+
+        class OldStyle(ToyProvider):
+            """A plugin written when ``create_field`` was the hook creating one field."""
+
+            created: ClassVar[list[FieldDefinition]] = []
+
+            def fields(self) -> list[FieldDefinition]:
+                return list(self.created)
+
+            def create_field(self, definition: FieldDefinition) -> FieldDefinition:
+                self.created.append(definition)
+                return definition
+
+    client = OldStyle(token="t0ken", base_url="http://127.0.0.1:9/toy")
+    wanted = FieldDefinition("plan", FieldType.TEXT)
+    assert client.ensure_fields([wanted]) == [wanted]
+    assert client.create_field(wanted) == wanted  # the core's race-safe call: read back, not created twice
+    assert OldStyle.created == [wanted]
+
+
+def test_a_provider_with_the_new_hook_gets_no_warning() -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+
+        class NewStyle(ToyProvider):
+            def define_field(self, definition: FieldDefinition) -> FieldDefinition:
+                return definition
+
+    assert NewStyle.create_field is ToyProvider.create_field

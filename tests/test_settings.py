@@ -11,7 +11,14 @@ from hypothesis import strategies as st
 
 import contactsync
 from contactsync import ConfigurationError
-from contactsync.settings import MAX_CONCURRENCY, accepted_settings, seconds, whole_number
+from contactsync.settings import (
+    MAX_CONCURRENCY,
+    accepted_settings,
+    environment_settings,
+    environment_variable,
+    seconds,
+    whole_number,
+)
 
 CREDENTIALS: dict[str, dict[str, str]] = {
     "mailjet": {"api_key": "mj-public-0001", "secret_key": "mj-private-0002"},
@@ -134,3 +141,50 @@ def test_basic_auth_credentials_are_checked_too(provider: str) -> None:
     field = "secret_key" if provider == "mailjet" else "password"
     with pytest.raises(ConfigurationError, match=f"{field} contains a control character"):
         _connect(provider, **{field: "pass-word-0005\n"})
+
+
+# -- CONTACTSYNC_<NAME>_<SETTING>: text from the environment, converted by each setting's type ---------------
+
+
+class _Typed(contactsync.Provider):
+    """A provider whose constructor takes one setting of each kind the environment converts."""
+
+    name = "typed"
+
+    def __init__(
+        self, *, api_key: str | None = None, retries: int = 0, ratio: float = 1.0, strict: bool = False, **options: Any
+    ) -> None:
+        raise AssertionError("only its settings are read")
+
+
+def _from_env(**variables: str) -> dict[str, Any]:
+    environ = {f"CONTACTSYNC_TYPED_{key.upper()}": value for key, value in variables.items()}
+    return environment_settings(_Typed, "typed", environ)
+
+
+@given(st.integers(), st.floats(allow_nan=False, allow_infinity=False), st.booleans())
+def test_numbers_and_flags_read_back_as_written(retries: int, ratio: float, strict: bool) -> None:
+    read = _from_env(retries=f" {retries} ", ratio=repr(ratio), strict=str(strict).upper())
+    assert read == {"retries": retries, "ratio": ratio, "strict": strict}
+
+
+@given(st.text(st.characters(codec="utf-8"), min_size=1))
+def test_text_that_does_not_convert_names_the_variable(text: str) -> None:
+    assert _from_env(api_key=text) == {"api_key": text}  # a credential is text as it is
+    for setting, wanted in (("retries", "a whole number"), ("strict", "true or false")):
+        try:
+            value = _from_env(**{setting: text})[setting]
+        except ConfigurationError as exc:
+            assert str(exc).startswith(f"CONTACTSYNC_TYPED_{setting.upper()} must be {wanted}")
+        else:
+            assert isinstance(value, int)  # bool is an int: text that read as one of them
+
+
+def test_a_variable_naming_no_setting_is_ignored_and_an_argument_wins() -> None:
+    assert _from_env(nothing="1") == {}
+    environ = {"CONTACTSYNC_TYPED_RETRIES": "3"}
+    assert environment_settings(_Typed, "typed", environ, given={"retries": 5}) == {}
+
+
+def test_the_variable_of_a_setting_is_spelled_in_capitals_and_underscores() -> None:
+    assert environment_variable("my-esp", "poll_interval") == "CONTACTSYNC_MY_ESP_POLL_INTERVAL"

@@ -2,8 +2,9 @@
 
 It is also what a plugin author would write: a Provider subclass filling the hooks,
 and an Emulator subclass the Sandbox can serve. It passes the conformance suite
-(``tests/test_conformance.py``): lists, contacts read back, one subscription action,
-and schemaless properties of four types.
+(``tests/conformance/test_toy.py``): lists, contacts read back, one subscription action,
+and schemaless properties of four types. Its jobs move one status per read
+(:class:`~contactsync.sandbox.JobLifecycle`).
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from contactsync.model import (
     SubscriptionAction,
 )
 from contactsync.provider import Capabilities, ImportRoute, Provider, ReportedError, merge_extra
-from contactsync.sandbox import Emulator, json_response
+from contactsync.sandbox import Emulator, JobLifecycle, StoredContact, json_response
 
 TOKEN = "toy-secret-token-5f2c9a"
 REJECTED_DOMAIN = "@reject.example"
@@ -42,7 +43,8 @@ REFUSED_BATCH_MARK = "refuse-batch"
 LOST_MARK = "lost-"
 """Rows whose email starts with this are dropped by the toy API without a word: not stored, counted or reported."""
 
-_STATES = ["queued", "working"]
+LIFECYCLE = JobLifecycle(("queued", "working"))
+"""A job shows ``queued`` at its first read, ``working`` at its second, its outcome from the third."""
 _STATUS = {
     "queued": ImportStatus.PENDING,
     "working": ImportStatus.RUNNING,
@@ -97,6 +99,9 @@ class ToyEmulator(Emulator):
                 if list_id is None or list_id in members.get(email, {})
             ]
 
+    def contact_of(self, record: Mapping[str, Any]) -> StoredContact:
+        return record["email"], record["name"], {k: v for k, v in record["props"].items() if v is not None}
+
     def _run(self, rows: list[dict[str, Any]], lists: list[str], fail: bool) -> Response:
         unknown = [list_id for list_id in lists if list_id not in self.state["lists"]]
         if unknown:
@@ -117,7 +122,6 @@ class ToyEmulator(Emulator):
         job_id = str(len(self.state["jobs"]) + 1)
         final = "broken" if fail else ("done-with-errors" if errors else "done")
         self.state["jobs"][job_id] = {
-            "polls": 0,
             "final": final,
             "total": total,
             "created": created,
@@ -144,8 +148,7 @@ class ToyEmulator(Emulator):
         job = self.state["jobs"].get(job_id)
         if job is None:
             return self.error(404, "no such job")
-        state = _STATES[job["polls"]] if job["polls"] < len(_STATES) else job["final"]
-        job["polls"] += 1
+        state = self.read_job(job, LIFECYCLE, job["final"])
         fields = {k: job[k] for k in ("total", "created", "updated")}
         return json_response({"id": job_id, "state": state, "failed": len(job["errors"]), **fields})
 

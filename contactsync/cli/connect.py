@@ -22,7 +22,7 @@ from contactsync import registry
 from contactsync.errors import ConfigurationError
 from contactsync.model import SubscriptionAction
 from contactsync.provider import Provider
-from contactsync.settings import check_settings
+from contactsync.settings import check_settings, is_secret
 
 _CREDENTIAL_FLAGS = ("api_key", "secret_key", "username", "password", "base_url")
 
@@ -131,13 +131,15 @@ def number_settings(spec: ProviderSpec) -> dict[str, float]:
 
 @contextlib.contextmanager
 def embedded_sandbox(names: Sequence[str], state: str | None = None) -> Iterator[Any]:
-    """A Sandbox serving ``names`` for the length of one command; with ``state``, loaded before and saved after."""
-    from contactsync.sandbox import EMULATORS, Sandbox
+    """A Sandbox serving ``names`` (built-in or plugins' emulators) for the length of one command; with ``state``,
+    loaded before and saved after."""
+    from contactsync.sandbox import Sandbox
     from contactsync.sandbox.state import load_state, save_state
 
+    installed = registry.emulators()
     for name in names:
-        if name not in EMULATORS:
-            raise ConfigurationError(f"the sandbox has no emulator for {name!r}; it has: {', '.join(EMULATORS)}")
+        if name not in installed:
+            raise ConfigurationError(f"the sandbox has no emulator for {name!r}; it has: {', '.join(installed)}")
     logging.getLogger("werkzeug").setLevel(logging.CRITICAL)  # no request log in the middle of our output
     try:
         sandbox = Sandbox(list(names))
@@ -241,9 +243,6 @@ def quiet_option(func: Callable[..., Any]) -> Callable[..., Any]:
     )(func)
 
 
-_SECRET_WORDS = ("key", "secret", "password", "token", "auth")
-
-
 def follow_command(spec: ProviderSpec, name: str, *words: str) -> str:
     """A command to paste that reaches the same account as ``spec`` (credentials left out: they come from
     the environment or the config file), followed by ``words``."""
@@ -252,8 +251,7 @@ def follow_command(spec: ProviderSpec, name: str, *words: str) -> str:
         if value is not None:
             parts += [flag, value]
     for setting in spec.settings:
-        key = setting.partition("=")[0].strip().lower()
-        if not any(word in key for word in _SECRET_WORDS):
+        if not is_secret(setting.partition("=")[0].strip()):
             parts += ["--setting", setting]
     if spec.sandbox:
         parts.append("--sandbox")

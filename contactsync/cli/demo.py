@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import importlib
 import os
 import time
 from collections.abc import Sequence
@@ -37,16 +36,14 @@ DEMO_DATA = "data/contacts.csv"
 
 def _available_emulators(wanted: Sequence[str]) -> tuple[list[str], dict[str, str]]:
     """Which of ``wanted`` have both a provider and an emulator installed; why the others are skipped."""
-    from contactsync.sandbox import EMULATORS
-
+    installed = registry.emulators()
     ready, skipped = [], {}
     for name in wanted:
-        if name not in EMULATORS:
+        if name not in installed:
             skipped[name] = "no emulator"
             continue
-        module = EMULATORS[name].partition(":")[0]
         try:
-            importlib.import_module(module)
+            registry.load_emulator(name)
             registry.load(name)
         except (ImportError, ConfigurationError) as exc:
             skipped[name] = f"not available: {exc}"
@@ -64,14 +61,24 @@ def _available_emulators(wanted: Sequence[str]) -> tuple[list[str], dict[str, st
     show_default=True,
     help="Where to write every provider's row errors.",
 )
-@click.option("--provider", "-p", "names", multiple=True, help="Only these providers (default: all three).")
+@click.option(
+    "--provider",
+    "-p",
+    "names",
+    multiple=True,
+    help="Only these providers (default: every installed provider with an emulator).",
+)
 @json_option
 @quiet_option
 @click.pass_context
 def demo(ctx: click.Context, path: str | None, errors_out: str, names: tuple[str, ...], as_json: bool) -> None:
-    """Import the demo contacts into every provider's emulator and print a summary table."""
+    """Import the demo contacts into every provider's emulator and print a summary table.
+
+    Every installed provider that has an emulator takes part, plugins included; one without an
+    emulator, or whose provider or emulator fails to load, is reported as skipped.
+    """
     ctx.meta["json"] = as_json
-    ready, skipped = _available_emulators(list(names) or sorted(registry.BUILTINS))
+    ready, skipped = _available_emulators(list(names) or registry.providers())
     if not ready:
         raise ConfigurationError(f"no provider can run in the sandbox: {skipped}")
     with contextlib.ExitStack() as stack:
@@ -114,7 +121,8 @@ def _demo_one(ctx: click.Context, sandbox_: Any, name: str, source: Path, writer
         )
         subscriptions = [ListSubscription(client.create_list("contactsync demo"), action)] if action else []
         declared = {d.name: d.type for d in DEMO_FIELDS}
-        types = ensure_columns(client, [d.name for d in DEMO_FIELDS], declared)
+        schemaless = not client.capabilities.field_definitions  # it stores properties as they come
+        types = declared if schemaless else ensure_columns(client, [d.name for d in DEMO_FIELDS], declared)
         started = time.monotonic()
         sent = [0]
         sending = Progress(name, enabled=show)

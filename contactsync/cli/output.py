@@ -215,11 +215,12 @@ def report_errors(
 ) -> tuple[int, list[dict[str, Any]]]:
     """Write errors to ``errors_out`` (or show the first few); return the count and a sample."""
     sample: list[dict[str, Any]] = []
-    count = 0
+    count = unnamed = 0
     writer = ErrorWriter(errors_out) if errors_out else None
     try:
         for error in errors:
             count += 1
+            unnamed += error.row is None
             if writer is not None:
                 writer.write(error)
             if len(sample) < _JSON_ERRORS:
@@ -227,7 +228,8 @@ def report_errors(
             if writer is None and not quiet and count <= _SHOWN_ERRORS:
                 where = f"row {error.row}" if error.row is not None else "row ?"
                 field = f" [{error.field}]" if error.field else ""
-                click.echo(f"  {where} {error.email or ''}{field}: {error.message}", err=True)
+                who = f" {error.email}" if error.email else ""
+                click.echo(f"  {where}{who}{field}: {error.message}", err=True)
     finally:
         if writer is not None:
             writer.close()
@@ -236,4 +238,6 @@ def report_errors(
             click.echo(f"{count:,} row errors written to {errors_out}", err=True)
         elif count > _SHOWN_ERRORS:
             click.echo(f"  ... {count - _SHOWN_ERRORS:,} more; pass --errors-out PATH for all of them", err=True)
+        if unnamed:
+            click.echo(f"{unnamed:,} of them name no row: the provider did not say which rows", err=True)
     return count, sample

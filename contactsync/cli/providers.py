@@ -28,19 +28,31 @@ def _version_of(cls: type[Provider]) -> str:
 @json_option
 @click.pass_context
 def providers_command(ctx: click.Context, as_json: bool) -> None:
-    """List the providers: built-ins and plugins, their versions, and any that fail to load."""
+    """List the providers: built-ins and plugins, their versions, whether the sandbox emulates them, and any
+    that fail to load."""
     ctx.meta["json"] = as_json
     problems = registry.problems()
+    emulated = _emulators()
     rows = []
     for name in registry.providers():
         kind = "built-in" if name in registry.BUILTINS else "plugin"
+        emulator = emulated.get(name, "no")
         try:
             cls = registry.load(name)
         except ConfigurationError:
-            rows.append({"name": name, "kind": kind, "version": "", "status": problems.get(name, "fails to load")})
+            status = problems.get(name, "fails to load")
+            rows.append({"name": name, "kind": kind, "version": "", "emulator": emulator, "status": status})
             continue
-        rows.append({"name": name, "kind": kind, "version": _version_of(cls), "status": problems.get(name, "ok")})
+        version, status = _version_of(cls), problems.get(name, "ok")
+        rows.append({"name": name, "kind": kind, "version": version, "emulator": emulator, "status": status})
     if as_json:
         emit_json(rows)
     else:
-        click.echo(table(["provider", "kind", "version", "status"], [list(r.values()) for r in rows]))
+        headers = ["provider", "kind", "version", "emulator", "status"]
+        click.echo(table(headers, [list(r.values()) for r in rows]))
+
+
+def _emulators() -> dict[str, str]:
+    """Each emulator's name: ``yes``, or why it is not served (it fails to load, or a built-in shadows it)."""
+    problems = registry.emulator_problems()
+    return {name: f"broken: {problems[name]}" if name in problems else "yes" for name in registry.emulators()}

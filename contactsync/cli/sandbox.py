@@ -9,6 +9,7 @@ from types import FrameType
 
 import click
 
+from contactsync import registry
 from contactsync.cli.app import cli
 from contactsync.cli.connect import json_option
 from contactsync.cli.output import emit_json
@@ -35,14 +36,21 @@ def sandbox(  # noqa: PLR0917 - one parameter per option
     seed: int | None,
     as_json: bool,
 ) -> None:
-    """Serve the provider emulators until stopped (Ctrl-C); print their base URLs and credentials."""
-    from contactsync.sandbox import EMULATORS, Sandbox
+    """Serve the provider emulators until stopped (Ctrl-C); print their base URLs and credentials.
+
+    By default every installed emulator: the built-ins and those plugins declare (entry points
+    ``contactsync.emulators``); one that fails to load is reported and the others are served.
+    """
+    from contactsync.sandbox import Sandbox
     from contactsync.sandbox.state import load_state, save_state
 
     ctx.meta["json"] = as_json
-    unknown = sorted(set(names) - set(EMULATORS))
+    unknown = sorted(set(names) - set(registry.emulators()))
     if unknown:
-        raise click.BadParameter(f"no emulator for {', '.join(unknown)}", param_hint="--provider")
+        raise click.BadParameter(
+            f"no emulator for {', '.join(unknown)}; installed: {', '.join(registry.emulators())}",
+            param_hint="--provider",
+        )
     server = Sandbox(list(names) or None, host=host, port=port, faults=faults, seed=seed)
     loaded = load_state(state, server.emulators.values()) if state else []
     server.start()
@@ -55,12 +63,15 @@ def sandbox(  # noqa: PLR0917 - one parameter per option
     try:
         listing = {name: server.credentials(name) for name in server.emulators}
         if as_json:
-            emit_json({"url": server.url, "providers": listing, "state": state, "loaded": loaded})
+            record = {"url": server.url, "providers": listing, "state": state, "loaded": loaded}
+            emit_json({**record, "skipped": server.skipped})
         else:
             click.echo(f"contactsync sandbox serving on {server.url} (Ctrl-C to stop)")
             for name, settings in listing.items():
                 credentials = " ".join(f"--{k.replace('_', '-')} {v}" for k, v in settings.items())
                 click.echo(f"  {name:<10} {credentials}")
+            for name, why in server.skipped.items():
+                click.echo(f"  {name:<10} not served: {why}")
             if state:
                 click.echo(f"  state: {state} ({'loaded ' + ', '.join(loaded) if loaded else 'new'})")
         sys.stdout.flush()

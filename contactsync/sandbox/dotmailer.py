@@ -18,14 +18,14 @@ import itertools
 import math
 import re
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import datetime, timezone
 from typing import Any
 
 from werkzeug.routing import Rule
 from werkzeug.wrappers import Request, Response
 
-from contactsync.sandbox.emulator import Emulator, json_response
+from contactsync.sandbox.emulator import Emulator, JobLifecycle, StoredContact, json_response
 from contactsync.sandbox.simulation import SimulatedEvent
 
 __all__ = ["DotmailerEmulator"]
@@ -61,6 +61,8 @@ MERGE_OPTIONS = ("Overwrite", "OnlyOverwriteIfNotEmpty", "OnlyOverwriteIfContact
 MAX_FILE_BYTES = 10_000_000  # seed 003: "10MB file upload limit"
 MAX_ACTIVE_IMPORTS = 25  # reference §1
 JOB_STEP_ROWS = 2_000
+IMPORT_LIFECYCLE = JobLifecycle(("NotFinished",), counter="reads")
+"""An import reads ``NotFinished`` once, then its outcome (applied by then)."""
 """Rows a background import applies per step; requests are answered between steps."""
 FIELD_NAME = re.compile(r"[a-zA-Z0-9_-]{1,20}")
 EMAIL = re.compile(r"[^@\s,;<>]+@[^@\s,;<>]+\.[A-Za-z]{2,}")
@@ -226,6 +228,14 @@ class DotmailerEmulator(Emulator):
                 for email, c in self.state["contacts"].items()
                 if members is None or email in members
             ]
+
+    def contact_of(self, record: Mapping[str, Any]) -> StoredContact:
+        """Email; the name as the ``FULLNAME`` data field (contactsync's convention, see :doc:`/providers/dotmailer`);
+        the other data fields holding a value."""
+        fields = dict(record["dataFields"])
+        name = fields.pop("FULLNAME", None)
+        properties = {key: value for key, value in fields.items() if value not in ("", None)}
+        return record["email"], None if name is None else str(name), properties
 
     # -- the shape of the API ----------------------------------------------------------
 
@@ -555,10 +565,7 @@ class DotmailerEmulator(Emulator):
         if job is None:  # reference §2 (S4): Unknown may mean an invalid import id
             return json_response({"id": import_id, "status": "Unknown"})
         if job["status"] == "NotFinished":
-            job["reads"] += 1
-            if job["reads"] >= 2:
-                self.settle_job(import_id)
-                job["status"] = job["final"]
+            job["status"] = self.read_job(job, IMPORT_LIFECYCLE, job["final"], key=import_id)
         return json_response({"id": import_id, "status": job["status"]})
 
     def job_steps(self, key: str) -> Iterator[None]:

@@ -10,9 +10,10 @@ import abc
 import json
 import logging
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from typing import Any, ClassVar
 
+import attrs
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
@@ -20,7 +21,7 @@ from werkzeug.wrappers import Request, Response
 from contactsync.sandbox.simulation import SimulatedEvent
 from contactsync.sandbox.webhooks import Push
 
-__all__ = ["MAX_BODY_BYTES", "Emulator", "MalformedRequest", "json_response"]
+__all__ = ["MAX_BODY_BYTES", "Emulator", "JobLifecycle", "MalformedRequest", "StoredContact", "json_response"]
 
 log = logging.getLogger("contactsync.sandbox")
 
@@ -45,6 +46,26 @@ class MalformedRequest(Exception):
         super().__init__(message)
         self.message = message
         self.status = status
+
+
+StoredContact = tuple[str, str | None, Mapping[str, Any]]
+"""What :meth:`Emulator.contact_of` makes of a stored record: (email, name, properties)."""
+
+
+@attrs.frozen
+class JobLifecycle:
+    """The statuses an emulated job shows, one more per status read, as the provider's own jobs are seen to move.
+
+    Status read ``n`` (from 1) shows ``statuses[n - 1]``; once they are used up, every read
+    shows the job's final status. ``settle_from`` is the read from which the job must be
+    applied (by default the first read showing the final status); ``counter`` the key of the
+    job's record that counts its reads (the record lives in the emulator's state, so a
+    saved and loaded job carries on where it was).
+    """
+
+    statuses: tuple[str, ...]
+    settle_from: int | None = None
+    counter: str = "polls"
 
 
 def _no_constant(name: str) -> Any:
@@ -116,6 +137,48 @@ class Emulator(abc.ABC):
         Part of the contract for test assertions; an emulator that stores no contacts keeps this default.
         """
         raise NotImplementedError(f"the {self.name} emulator does not expose its stored contacts")
+
+    def contact_of(self, record: Mapping[str, Any]) -> StoredContact:
+        """(email, name, properties) of one record :meth:`contacts` returns, in the domain's terms: what
+        :meth:`Sandbox.contacts <contactsync.sandbox.Sandbox.contacts>` builds a
+        :class:`~contactsync.model.Contact` from.
+
+        The emulator knows its own wire: where the provider keeps the name, which stored keys
+        are properties, and the values' types. Property names are as the provider stores
+        them; a property without a value is left out.
+        """
+        raise NotImplementedError(f"the {self.name} emulator does not read its records as contacts")
+
+    def reset(self) -> None:
+        """Empty the account: a fresh :meth:`initial_state`, no queued jobs, no failures planned."""
+        with self.lock:
+            self.state = self.initial_state()
+            self._failing_jobs = 0
+            with self._queue_changed:
+                self._queued.clear()
+                self._started = None
+
+    def read_job(
+        self,
+        job: MutableMapping[str, Any],
+        lifecycle: JobLifecycle,
+        final: str | Callable[[], str],
+        key: str | None = None,
+    ) -> str:
+        """The status one read of ``job`` (its record in ``self.state``) shows, counting the read.
+
+        Under ``self.lock``, from a status endpoint. From the lifecycle's ``settle_from`` read on,
+        a job queued as ``key`` is applied first (:meth:`settle_job`), so the final status, and
+        ``final`` when it is a callable reading the job's outcome, come after its rows.
+        """
+        reads = int(job.get(lifecycle.counter, 0)) + 1
+        job[lifecycle.counter] = reads
+        settle_from = len(lifecycle.statuses) + 1 if lifecycle.settle_from is None else lifecycle.settle_from
+        if key is not None and reads >= settle_from:
+            self.settle_job(key)
+        if reads <= len(lifecycle.statuses):
+            return lifecycle.statuses[reads - 1]
+        return final() if callable(final) else final
 
     def simulate(self, email: str, event: str, list_id: str | None) -> SimulatedEvent:
         """Record a recipient's ``event`` (one of :data:`~contactsync.sandbox.simulation.SIMULATED_EVENTS`) as the

@@ -22,7 +22,7 @@ from typing import Any, ClassVar
 from werkzeug.routing import Rule
 from werkzeug.wrappers import Request, Response
 
-from contactsync.sandbox.emulator import Emulator, MalformedRequest, json_response
+from contactsync.sandbox.emulator import Emulator, MalformedRequest, StoredContact, json_response
 from contactsync.sandbox.paging import Views
 from contactsync.sandbox.simulation import SimulatedEvent
 from contactsync.sandbox.webhooks import Push, Redelivery, mailjet_event, postable, push_mailjet
@@ -287,6 +287,11 @@ class MailjetEmulator(Emulator):
                     entry["IsUnsubscribed"] = member["IsUnsubscribed"]
                 found.append(entry)
             return found
+
+    def contact_of(self, record: Mapping[str, Any]) -> StoredContact:
+        """Email, ``Name`` (empty: none) and the ``Properties`` holding a value."""
+        properties = {key: value for key, value in record["Properties"].items() if value is not None}
+        return record["Email"], record["Name"] or None, properties
 
     # -- helpers ---------------------------------------------------------------------------------
 

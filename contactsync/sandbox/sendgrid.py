@@ -33,7 +33,7 @@ from typing import Any, ClassVar
 from werkzeug.routing import Rule
 from werkzeug.wrappers import Request, Response
 
-from contactsync.sandbox.emulator import Emulator, json_response
+from contactsync.sandbox.emulator import Emulator, JobLifecycle, StoredContact, json_response
 from contactsync.sandbox.simulation import SimulatedEvent
 from contactsync.sandbox.webhooks import Push, Redelivery, SigningKey, postable, push_sendgrid, sendgrid_event
 
@@ -134,6 +134,9 @@ RESERVED: list[tuple[str, str, str, bool]] = [
 
 WRITABLE = {name: fid for fid, name, _, read_only in RESERVED if not read_only and name != "alternate_emails"}
 STRING_FIELDS = [name for name in WRITABLE if name != "email"] + ["phone_number_id", "external_id", "anonymous_id"]
+_NAME_KEYS = ("email", "first_name", "last_name")
+EXPORT_LIFECYCLE = JobLifecycle(("pending",))
+"""An export reads ``pending`` once, then ``ready`` with its files (written by then)."""
 IDENTIFIERS = ("email", "phone_number_id", "external_id", "anonymous_id")
 MAX_LENGTH = {
     "email": 254,
@@ -364,6 +367,14 @@ class SendGridEmulator(Emulator):
             return [
                 self._details(c) for c in self.state["contacts"].values() if list_id is None or list_id in c["list_ids"]
             ]
+
+    def contact_of(self, record: Mapping[str, Any]) -> StoredContact:
+        """Email; the name as ``first_name`` and ``last_name`` joined by a space (contactsync's convention, see
+        :doc:`/providers/sendgrid`); the writable reserved fields that are set and the custom fields, by name."""
+        first, last = record.get("first_name") or "", record.get("last_name") or ""
+        reserved = {key: record[key] for key in WRITABLE if key not in _NAME_KEYS and record.get(key)}
+        custom = {key: value for key, value in record["custom_fields"].items() if value not in ("", None)}
+        return record["email"], f"{first} {last}" if last else (first or None), {**reserved, **custom}
 
     # -- values -------------------------------------------------------------------------------
 
@@ -1014,10 +1025,7 @@ class SendGridEmulator(Emulator):
         if export is None:
             return json_response(_errors((None, "export not found")), 404)
         if export["status"] == "pending":
-            export["polls"] += 1
-            if export["polls"] >= 2:
-                self.settle_job(f"export:{export_id}")
-                export["status"] = "ready"
+            export["status"] = self.read_job(export, EXPORT_LIFECYCLE, "ready", key=f"export:{export_id}")
         return json_response(self._export_record(request, export))
 
     def list_exports(self, request: Request) -> Response:

@@ -3,37 +3,33 @@
 from __future__ import annotations
 
 import collections
-import importlib
 import logging
 import socket
 import threading
 import time
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 import attrs
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
+from contactsync import registry
+from contactsync.model import Contact
 from contactsync.sandbox.emulator import Emulator
 from contactsync.sandbox.faults import Faults
 from contactsync.sandbox.simulation import SimulatedEvent, event_name
+
+if TYPE_CHECKING:
+    from contactsync.provider import Provider
 
 __all__ = ["EMULATORS", "RecordedRequest", "Sandbox"]
 
 log = logging.getLogger("contactsync.sandbox")
 
-EMULATORS = {
-    "mailjet": "contactsync.sandbox.mailjet:MailjetEmulator",
-    "sendgrid": "contactsync.sandbox.sendgrid:SendGridEmulator",
-    "dotmailer": "contactsync.sandbox.dotmailer:DotmailerEmulator",
-}
-
-
-def _emulator_class(name: str) -> type[Emulator]:
-    module_name, _, attr = EMULATORS[name].partition(":")
-    cls: type[Emulator] = getattr(importlib.import_module(module_name), attr)
-    return cls
+EMULATORS = registry.BUILTIN_EMULATORS
+"""The built-in emulators by name (``"module:Class"``); :func:`contactsync.registry.emulators` names every
+installed one."""
 
 
 class _RequestHandler(WSGIRequestHandler):
@@ -59,10 +55,12 @@ class RecordedRequest:
 class Sandbox:
     """Faithful local stand-ins for the providers' APIs, served on a free port in a background thread.
 
-    ``with Sandbox() as sb: client = sb.connect("mailjet")``. ``providers`` names built-in
-    emulators or passes emulator instances (a plugin's own), all of them by default.
-    ``faults`` (``"429:0.05,500:0.03,reset:0.02,slow:0.01,jobfail:0.02"``) injects faults at those
-    rates, drawn from ``seed``; see :mod:`contactsync.sandbox.faults`.
+    ``with Sandbox() as sb: client = sb.connect("mailjet")``. ``providers`` names emulators
+    (built-in, or found through the ``contactsync.emulators`` entry points) or passes emulator
+    instances; by default every installed emulator that loads, those that do not being
+    reported in :attr:`skipped` and logged. ``faults``
+    (``"429:0.05,500:0.03,reset:0.02,slow:0.01,jobfail:0.02"``) injects faults at those rates,
+    drawn from ``seed``; see :mod:`contactsync.sandbox.faults`.
     """
 
     def __init__(
@@ -75,7 +73,15 @@ class Sandbox:
         seed: int | None = None,
         slow_seconds: float = 2.0,
     ) -> None:
-        chosen = [_emulator_class(p)() if isinstance(p, str) else p for p in (providers or list(EMULATORS))]
+        self.skipped: dict[str, str] = {}
+        """Installed emulators left out of a default sandbox because they fail to load, with the reason."""
+        if providers is None:
+            found, self.skipped = registry.installed_emulators()
+            for name, why in self.skipped.items():
+                log.warning("the sandbox serves no %s: %s", name, why)
+            chosen = [cls() for cls in found.values()]
+        else:
+            chosen = [registry.load_emulator(p)() if isinstance(p, str) else p for p in providers]
         self.emulators: dict[str, Emulator] = {emulator.name: emulator for emulator in chosen}
         self._routes: list[tuple[str, Emulator]] = sorted(
             ((prefix, emu) for emu in self.emulators.values() for prefix in (emu.name, *emu.prefixes)),
@@ -109,9 +115,40 @@ class Sandbox:
             self.injected["jobfail"] += 1
         return failing
 
-    def contacts(self, provider: str, list_id: str | None = None) -> list[dict[str, Any]]:
-        """The contacts ``provider``'s emulator stores (one list's members when ``list_id`` is given)."""
-        return self.emulators[provider].contacts(list_id)
+    @overload
+    def contacts(self, provider: str, list_id: str | None = None, as_model: Literal[True] = True) -> list[Contact]: ...
+
+    @overload
+    def contacts(self, provider: str, list_id: str | None, as_model: Literal[False]) -> list[dict[str, Any]]: ...
+
+    @overload
+    def contacts(self, provider: str, *, as_model: Literal[False]) -> list[dict[str, Any]]: ...
+
+    def contacts(
+        self, provider: str, list_id: str | None = None, as_model: bool = True
+    ) -> list[Contact] | list[dict[str, Any]]:
+        """The contacts ``provider``'s emulator stores (one list's members when ``list_id`` is given).
+
+        As :class:`~contactsync.model.Contact` by default, the same for every provider (see
+        :meth:`Emulator.contact_of <contactsync.sandbox.Emulator.contact_of>`), so an assertion is
+        written once; ``as_model=False`` gives the provider's own records.
+        """
+        emulator = self.emulators[provider]
+        records = emulator.contacts(list_id)
+        if not as_model:
+            return records
+        return [Contact(*emulator.contact_of(record)) for record in records]
+
+    def reset(self) -> None:
+        """Empty every emulator's account, and forget the requests recorded and the faults counted.
+
+        The server keeps running on its port, so clients connected to it keep working: what a
+        module-scoped sandbox calls between tests.
+        """
+        for emulator in self.emulators.values():
+            emulator.reset()
+        self.requests.clear()
+        self.injected.clear()
 
     def simulate(self, provider: str, email: str, event: str, list_id: str | None = None) -> SimulatedEvent:
         """A recipient of ``provider`` acts: ``event`` is ``unsubscribe``, ``resubscribe``, ``bounce``,
@@ -179,12 +216,11 @@ class Sandbox:
         """Keyword arguments for ``contactsync.connect``: credentials and base_url."""
         return {**self.emulators[provider].credentials(), "base_url": self.base_url(provider)}
 
-    def connect(self, provider: str, **settings: Any) -> Any:
-        """A contactsync client for ``provider`` pointed at this sandbox, polling quickly."""
-        from contactsync.registry import connect
-
+    def connect(self, provider: str, **settings: Any) -> Provider:
+        """A contactsync client for ``provider`` pointed at this sandbox, polling quickly (``poll_interval``
+        0.02 s unless ``settings`` say otherwise); ``settings`` go to :func:`contactsync.connect`."""
         options: dict[str, Any] = {"poll_interval": 0.02, **self.credentials(provider), **settings}
-        return connect(provider, **options)
+        return registry.connect(provider, **options)
 
     def _app(self, environ: dict[str, Any], start_response: Any) -> Any:
         request = Request(environ)

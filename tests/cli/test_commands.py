@@ -9,11 +9,13 @@ from pathlib import Path
 
 import pytest
 
+from contactsync import registry
 from contactsync.cli import EXIT_FAILED, EXIT_INPUT, EXIT_OK, EXIT_ROW_ERRORS, EXIT_USAGE, fit_type
 from contactsync.model import FieldType
 from contactsync.sandbox import Sandbox
 from tests.cli.conftest import CliRunnerCall
-from tests.toy import REJECTED_DOMAIN
+from tests.test_reports import Counting
+from tests.toy import REJECTED_DOMAIN, ToyProvider
 
 Toy = tuple[Sandbox, list[str]]
 
@@ -218,3 +220,16 @@ def test_a_header_the_provider_cannot_take_is_one_error_with_a_map_suggestion(
         "--map", "Job Title=job_title", "--map", "VIP?=vip", "--map", "2nd=_2nd",
     )  # fmt: skip
     assert renamed.exit_code == EXIT_OK, renamed.stderr
+
+
+def test_rows_rejected_without_being_named_are_shown_and_counted(run: CliRunnerCall, toy: Toy, tmp_path: Path) -> None:
+    _, flags = toy
+    path = _file(tmp_path, ["a@example.com,A,x", f"b{REJECTED_DOMAIN},B,x", f"c{REJECTED_DOMAIN},C,x"])
+    registry.register("toy", Counting, replace=True)
+    try:
+        result = run("import", path, *flags)
+    finally:
+        registry.register("toy", ToyProvider, replace=True)
+    assert result.exit_code == EXIT_ROW_ERRORS, result.output
+    assert result.stderr.count("row ? [email]: the toy counted it invalid (one of 2 rows rejected") == 2
+    assert "2 of them name no row: the provider did not say which rows" in result.stderr

@@ -35,7 +35,7 @@ def test_demo_completes_with_errors_everywhere_and_writes_the_error_file(
     run: CliRunnerCall, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    result = run("demo")
+    result = run("demo", *(flag for name in BUILTINS for flag in ("--provider", name)))  # plugins: test_plugins.py
     assert result.exit_code == EXIT_OK, result.output
     lines = result.stdout.splitlines()
     assert lines[0].split() == [

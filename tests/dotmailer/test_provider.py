@@ -185,6 +185,7 @@ def test_small_file_limit_splits_one_import_into_many_jobs(dm_sandbox: Sandbox, 
     # jobs applied only when read, uploads past the 25th are refused until the client's polling ends some.
     emulator.apply_in_background = False
     with dm_sandbox.connect("dotmailer", max_file_bytes=2048) as client:
+        assert isinstance(client, DotmailerProvider)
         job = client.import_contacts(people(2000))
         assert len(job.parts) > 25
         uploads = [r for r in dm_sandbox.requests if r.method == "POST" and "/contacts/import" in r.path]

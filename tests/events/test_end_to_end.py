@@ -15,6 +15,7 @@ import requests
 
 from contactsync import Contact, ContactEvent, EventType, ListSubscription, Provider
 from contactsync.events import WebhookApp
+from contactsync.providers.sendgrid.provider import SendGridProvider
 from contactsync.sandbox import Sandbox, SimulatedEvent
 from contactsync.sandbox.mailjet import MailjetEmulator
 from contactsync.sandbox.sendgrid import SendGridEmulator
@@ -107,6 +108,7 @@ def inbox() -> Inbox:
 def sendgrid_loop(sandbox: Sandbox, inbox: Inbox) -> Iterator[Loop]:
     """SendGrid with a list mapped to an unsubscribe group, and a signed webhook posting the contact events."""
     setup = sandbox.connect("sendgrid")
+    assert isinstance(setup, SendGridProvider)
     group = setup.create_unsubscribe_group("Newsletter", "The weekly letter").id
     list_id = _filled(setup)
     client = sandbox.connect("sendgrid", unsubscribe_groups={list_id: group})

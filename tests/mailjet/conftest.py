@@ -31,6 +31,7 @@ def emulator(mj_sandbox: Sandbox) -> MailjetEmulator:
 def client(mj_sandbox: Sandbox) -> Iterator[MailjetProvider]:
     """Our client, pointed at the sandbox."""
     with mj_sandbox.connect("mailjet") as connected:
+        assert isinstance(connected, MailjetProvider)
         yield connected
 
 

@@ -19,9 +19,9 @@ def people(count: int, start: int = 1) -> list[Contact]:
     return [Contact(f"p{n:05d}@example.com") for n in range(start, start + count)]
 
 
-def emails(stored: list[dict[str, object]]) -> set[str]:
-    """The addresses in a ``Sandbox.contacts`` answer, whatever the provider calls the key."""
-    return {str(entry.get("Email") or entry.get("email")).lower() for entry in stored}
+def emails(stored: list[Contact]) -> set[str]:
+    """The addresses in a ``Sandbox.contacts`` answer."""
+    return {contact.email for contact in stored}
 
 
 @pytest.fixture(params=PROVIDERS)

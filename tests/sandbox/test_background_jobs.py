@@ -174,7 +174,7 @@ def test_without_the_worker_the_second_status_read_applies_jobs_in_order(sandbox
     assert sendgrid.status(newer)["results"] == {"requested_count": 2}
     assert sandbox.contacts("sendgrid") == []  # nothing applied before the second read
     assert sendgrid.status(newer)["results"]["created_count"] == 1  # the older job was applied first
-    assert {c["first_name"] for c in sandbox.contacts("sendgrid")} == {"Newer"}
+    assert {c.name for c in sandbox.contacts("sendgrid")} == {"Newer"}
     older_reads = [sendgrid.status(older) for _ in range(3)]  # already applied: the reads only step
     assert [r["status"] for r in older_reads] == ["pending", "pending", "completed"]
     assert older_reads[1]["results"] == {"requested_count": 1, "created_count": 1}
@@ -186,7 +186,7 @@ def test_without_the_worker_dotmailer_applies_at_the_second_read(sandbox: Sandbo
     assert dotmailer.status(import_id) == "NotFinished"
     assert sandbox.contacts("dotmailer") == []
     assert dotmailer.status(import_id) == "Finished"
-    assert [c["email"] for c in sandbox.contacts("dotmailer")] == ["a@example.com"]
+    assert [c.email for c in sandbox.contacts("dotmailer")] == ["a@example.com"]
 
 
 @pytest.mark.parametrize("provider", ["sendgrid", "dotmailer"])
@@ -202,7 +202,7 @@ def test_a_job_loaded_unapplied_from_a_dump_is_applied_by_its_status_reads(
     reads = [sendgrid.status(job_id)["status"] if provider == "sendgrid" else dotmailer.status(job_id)]
     assert sandbox.contacts(provider) == []
     reads += [sendgrid.status(job_id)["status"] if provider == "sendgrid" else dotmailer.status(job_id)]
-    assert [c["email"] for c in sandbox.contacts(provider)] == ["a@example.com"]
+    assert [c.email for c in sandbox.contacts(provider)] == ["a@example.com"]
     assert reads == (["pending", "pending"] if provider == "sendgrid" else ["NotFinished", "Finished"])
 
 
@@ -214,7 +214,7 @@ def test_a_failing_sendgrid_job_applies_nothing_in_the_background(sandbox: Sandb
     failing = sendgrid.upsert(["a@example.com"])
     sendgrid.upsert(["b@example.com"])  # queued after it: once this one landed, the failing one was processed
     eventually(lambda: len(sandbox.contacts("sendgrid")) == 1)
-    assert [c["email"] for c in sandbox.contacts("sendgrid")] == ["b@example.com"]
+    assert [c.email for c in sandbox.contacts("sendgrid")] == ["b@example.com"]
     assert [sendgrid.status(failing)["status"] for _ in range(3)] == ["pending", "pending", "failed"]
 
 
@@ -225,7 +225,7 @@ def test_a_forced_dotmailer_status_applies_nothing_in_the_background(sandbox: Sa
     rejected = dotmailer.upload(["a@example.com"])
     dotmailer.upload(["b@example.com"])
     eventually(lambda: len(sandbox.contacts("dotmailer")) == 1)
-    assert [c["email"] for c in sandbox.contacts("dotmailer")] == ["b@example.com"]
+    assert [c.email for c in sandbox.contacts("dotmailer")] == ["b@example.com"]
     assert [dotmailer.status(rejected) for _ in range(2)] == ["NotFinished", "RejectedByWatchdog"]
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from contactsync import Contact, ListSubscription, Provider
+from contactsync.providers.sendgrid.provider import SendGridProvider
 from contactsync.sandbox import SIMULATED_EVENTS, Sandbox
 
 
@@ -53,6 +54,7 @@ def test_sendgrid_reads_a_list_id_that_is_no_group_as_global(sandbox: Sandbox) -
 
 def test_sendgrid_unsubscribes_from_a_group(sandbox: Sandbox) -> None:
     client = sandbox.connect("sendgrid")
+    assert isinstance(client, SendGridProvider)
     group = client.create_unsubscribe_group("News", "The newsletter")
     done = sandbox.simulate("sendgrid", "a@example.com", "unsubscribe", str(group.id))
     assert [(r["event"], r["asm_group_id"]) for r in done.records] == [("group_unsubscribe", group.id)]

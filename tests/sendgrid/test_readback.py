@@ -98,6 +98,7 @@ def test_a_second_group_of_the_same_name_is_refused(client: SendGridProvider) ->
 
 def test_a_list_mapped_to_a_group_reads_its_unsubscribes(sandbox: Sandbox) -> None:
     plain = sandbox.connect("sendgrid")
+    assert isinstance(plain, SendGridProvider)
     group = plain.create_unsubscribe_group("News", "")
     other = plain.create_unsubscribe_group("Offers", "")
     list_id = _filled(plain, 3)

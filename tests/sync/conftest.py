@@ -35,7 +35,7 @@ class Destination:
     def members(self) -> set[str]:
         """The addresses on the list, as the emulator stores them."""
         found = self.sandbox.contacts(self.provider, self.list_id)
-        return {str(entry.get("Email") or entry.get("email")).lower() for entry in found}
+        return {contact.email for contact in found}
 
     def writes(self, since: int = 0) -> list[str]:
         """The requests that could change the account (anything but GET), from request number ``since`` on."""

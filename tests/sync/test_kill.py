@@ -82,7 +82,7 @@ class Setup:
 
     def members(self) -> set[str]:
         found = self.sandbox.contacts(self.provider, self.list_id)
-        return {str(entry.get("Email") or entry.get("email")).lower() for entry in found}
+        return {contact.email for contact in found}
 
     def history(self) -> list[SyncStatus]:
         with Sync(self.client, self.list_id, state=self.state, journal_dir=self.journals) as sync:
