@@ -17,14 +17,14 @@ import csv
 import io
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import date, datetime, timezone
 from typing import Any, ClassVar
 
 from werkzeug.routing import Rule
 from werkzeug.wrappers import Request, Response
 
-from contactsync.sandbox import Emulator, SimulatedEvent, json_response
+from contactsync.sandbox import Emulator, SimulatedEvent, StoredContact, json_response
 
 __all__ = ["API_KEY", "BrevoEmulator"]
 
@@ -181,6 +181,14 @@ class BrevoEmulator(Emulator):
                 for c in self.state["contacts"].values()
                 if list_id is None or (list_id.isdigit() and int(list_id) in c["listIds"])
             ]
+
+    def contact_of(self, record: Mapping[str, Any]) -> StoredContact:
+        """Email; the name as FIRSTNAME and LASTNAME joined by a space (the plugin's convention, see
+        docs/providers/brevo.rst); every other attribute that has a value, by its stored (capital) name."""
+        attributes = dict(record["attributes"])
+        first, last = attributes.pop("FIRSTNAME", None) or "", attributes.pop("LASTNAME", None) or ""
+        name = f"{first} {last}" if last else (first or None)
+        return record["email"], name, {key: value for key, value in attributes.items() if value not in ("", None)}
 
     def simulate(self, email: str, event: str, list_id: str | None) -> SimulatedEvent:
         """A recipient unsubscribes (the email blacklist, Brevo's global opt-out) or is let back in.

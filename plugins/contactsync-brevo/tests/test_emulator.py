@@ -115,6 +115,18 @@ def test_unknown_attributes_and_mistyped_values_are_dropped_silently(api: Api, l
     assert _contact(api, "a@example.com")["attributes"] == {"BORN": "1989-11-23", "LASTNAME": "Lee"}
 
 
+def test_the_sandbox_reads_stored_contacts_as_portable_contacts(sandbox: Sandbox, api: Api, list_id: int) -> None:
+    _attribute(api, "AGE", "float")
+    people = [
+        {"email": "ann@example.com", "attributes": {"FIRSTNAME": "Ann", "LASTNAME": "Lee Smith", "AGE": 42}},
+        {"email": "bo@example.com", "attributes": {"FIRSTNAME": "Bo"}},
+    ]
+    _import(api, list_id, people)
+    found = {c.email: c for c in sandbox.contacts("brevo", str(list_id))}
+    assert (found["ann@example.com"].name, dict(found["ann@example.com"].properties)) == ("Ann Lee Smith", {"AGE": 42})
+    assert (found["bo@example.com"].name, dict(found["bo@example.com"].properties)) == ("Bo", {})
+
+
 def test_a_semicolon_file_body_imports_its_rows(api: Api, list_id: int) -> None:
     _attribute(api, "SCORE", "float")
     body = 'EMAIL;FIRSTNAME;SCORE\n"john.smith@example.com";"John";"4.5"\nellie@example.com;Ellie;7\n'
