@@ -47,13 +47,19 @@ class _RequestHandler(WSGIRequestHandler):
 
 @attrs.frozen
 class RecordedRequest:
-    """One request the sandbox received (headers included), for assertions."""
+    """One request the sandbox received (headers included), for assertions.
+
+    ``started`` and ``finished`` are when the sandbox began and ended answering it, on its
+    monotonic clock (``time.monotonic()``): the requests in flight at once can be counted.
+    """
 
     method: str
     path: str
     query: str
     headers: dict[str, str]
     fault: str | None = None
+    started: float = 0.0
+    finished: float = 0.0
 
 
 class Sandbox:
@@ -187,17 +193,26 @@ class Sandbox:
         return connect(provider, **options)
 
     def _app(self, environ: dict[str, Any], start_response: Any) -> Any:
+        started = time.monotonic()
         request = Request(environ)
         plan = self._faults
         fault = plan.draw() if plan is not None else None
-        self.requests.append(
-            RecordedRequest(
-                request.method, request.path, request.query_string.decode("latin-1"), dict(request.headers), fault
-            )
-        )
         if fault is not None:
             self.injected[fault] += 1
-        response = self._respond(request, fault)
+        try:
+            response = self._respond(request, fault)
+        finally:  # logged once answered, before the answer is sent: a client that has it finds it logged
+            self.requests.append(
+                RecordedRequest(
+                    request.method,
+                    request.path,
+                    request.query_string.decode("latin-1"),
+                    dict(request.headers),
+                    fault,
+                    started,
+                    time.monotonic(),
+                )
+            )
         if response is None:  # a dropped connection
             environ["werkzeug.socket"].shutdown(socket.SHUT_RDWR)
             start_response("200 OK", [("Content-Length", "0")])
