@@ -32,6 +32,10 @@ LOCK_WAIT = 60.0
 or the lingering connection of a killed worker) before it reports the partition locked."""
 
 
+def _copied(settings: Mapping[str, Any]) -> dict[str, Any]:
+    return dict(settings)
+
+
 @attrs.frozen(repr=False)
 class Account:
     """A provider account as workers receive it: the settings of :func:`contactsync.connect`, never shown.
@@ -41,7 +45,7 @@ class Account:
     """
 
     provider: str
-    settings: Mapping[str, Any] = attrs.field(factory=dict, converter=dict, eq=False, hash=False)
+    settings: Mapping[str, Any] = attrs.field(factory=dict, converter=_copied, eq=False, hash=False)
     label: str = attrs.field(default="")
 
     def __attrs_post_init__(self) -> None:
