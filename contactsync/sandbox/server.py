@@ -49,8 +49,8 @@ class _RequestHandler(WSGIRequestHandler):
 class RecordedRequest:
     """One request the sandbox received (headers included), for assertions.
 
-    ``started`` and ``finished`` are when the sandbox began and ended answering it, on its
-    monotonic clock (``time.monotonic()``): the requests in flight at once can be counted.
+    ``started`` and :attr:`finished` are when the sandbox began and ended answering it, on
+    its monotonic clock (``time.monotonic()``): the requests in flight at once can be counted.
     """
 
     method: str
@@ -59,7 +59,12 @@ class RecordedRequest:
     headers: dict[str, str]
     fault: str | None = None
     started: float = 0.0
-    finished: float = 0.0
+    _ended: list[float] = attrs.field(factory=list, eq=False, repr=False, alias="ended")
+
+    @property
+    def finished(self) -> float | None:
+        """When the sandbox had its answer (before sending it); ``None`` while it is still answering."""
+        return self._ended[0] if self._ended else None
 
 
 class Sandbox:
@@ -197,22 +202,16 @@ class Sandbox:
         request = Request(environ)
         plan = self._faults
         fault = plan.draw() if plan is not None else None
+        recorded = RecordedRequest(
+            request.method, request.path, request.query_string.decode("latin-1"), dict(request.headers), fault, started
+        )
+        self.requests.append(recorded)
         if fault is not None:
             self.injected[fault] += 1
         try:
             response = self._respond(request, fault)
-        finally:  # logged once answered, before the answer is sent: a client that has it finds it logged
-            self.requests.append(
-                RecordedRequest(
-                    request.method,
-                    request.path,
-                    request.query_string.decode("latin-1"),
-                    dict(request.headers),
-                    fault,
-                    started,
-                    time.monotonic(),
-                )
-            )
+        finally:
+            recorded._ended.append(time.monotonic())
         if response is None:  # a dropped connection
             environ["werkzeug.socket"].shutdown(socket.SHUT_RDWR)
             start_response("200 OK", [("Content-Length", "0")])

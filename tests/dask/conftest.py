@@ -66,7 +66,8 @@ def people(n: int, *, changed: bool = False, gone: bool = False) -> pd.DataFrame
 
 def most_in_flight(requests: list[RecordedRequest]) -> int:
     """The most requests the sandbox was answering at one moment."""
-    edges = sorted([(r.started, 1) for r in requests] + [(r.finished, -1) for r in requests])
+    ends = [(r.finished if r.finished is not None else float("inf"), -1) for r in requests]
+    edges = sorted([(r.started, 1) for r in requests] + ends)
     current = most = 0
     for _, step in edges:
         current += step
