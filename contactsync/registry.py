@@ -87,12 +87,12 @@ def load(name: str) -> type[Provider]:
             raise ConfigurationError(f"no provider named {name!r}; installed: {', '.join(providers())}")
         target = plugins[name]
     try:
-        if isinstance(target, EntryPoint):
-            cls = _checked(target.load(), f"entry point {target.value}")
-        elif isinstance(target, str):
+        if isinstance(target, str):
             cls = _import(target)
-        else:
+        elif isinstance(target, type):
             cls = _checked(target, repr(target))
+        else:  # an entry point: importlib.metadata's, or importlib_metadata's once a package (dask) installs it
+            cls = _checked(target.load(), f"entry point {target.value}")
     except Exception as exc:
         raise PluginError(f"provider {name!r} failed to load: {type(exc).__name__}: {exc}") from exc
     _loaded[name] = cls
