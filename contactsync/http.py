@@ -9,6 +9,7 @@ import logging
 import re
 import time
 from collections.abc import Callable, Iterable, Sequence
+from contextlib import AbstractContextManager
 from typing import Any
 from urllib.parse import SplitResult, quote, urlsplit, urlunsplit
 
@@ -40,6 +41,7 @@ __all__ = [
     "DEFAULT_RESET_HEADERS",
     "DEFAULT_TOTAL_TIMEOUT",
     "ErrorParser",
+    "Gate",
     "HeaderAuth",
     "path_segment",
     "RateLimitRetry",
@@ -55,6 +57,9 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 
 ErrorParser = Callable[[requests.Response], tuple[str, str | None]]
 """Reads a provider's error body: returns (message, provider error code)."""
+
+Gate = Callable[[], AbstractContextManager[object]]
+"""Makes the context each try of a request is sent in: a lease of a cap shared with other processes."""
 
 REDACTED = "[redacted]"
 
@@ -260,6 +265,10 @@ class Transport:
     wait included; and ``max_retry_wait``, the longest wait a provider may ask for
     before the call fails fast with :class:`~contactsync.errors.RateLimited` (its
     ``retry_after`` set) instead of sleeping.
+
+    ``gate``, when set, is entered around each try (sending it and reading its answer),
+    never around the waits between tries: a cap on the requests in flight that several
+    clients share, such as :mod:`contactsync.dask`'s cap across a cluster's workers.
     """
 
     def __init__(
@@ -277,6 +286,7 @@ class Transport:
         reset_headers: Sequence[str] | None = None,
         total_timeout: float = DEFAULT_TOTAL_TIMEOUT,
         max_retry_wait: float = DEFAULT_MAX_RETRY_WAIT,
+        gate: Gate | None = None,
     ) -> None:
         parts = _checked_url(provider, base_url)
         hostname = parts.hostname or ""
@@ -290,6 +300,8 @@ class Transport:
         self.timeout = timeout
         self.total_timeout = total_timeout
         self.max_retry_wait = max_retry_wait
+        self.gate = gate
+        """Entered around each try of a request (see above); ``None`` sends without one."""
         self._secrets = tuple(secrets)
         self._allow_insecure = allow_insecure
         self._headers = dict(headers or {})
@@ -326,6 +338,7 @@ class Transport:
             headers=self._headers,
             total_timeout=self.total_timeout,
             max_retry_wait=self.max_retry_wait,
+            gate=self.gate,
         )
 
     def url(self, path_or_url: str) -> str:
@@ -397,9 +410,10 @@ class Transport:
         limit = min(self.timeout, remaining)
         options.setdefault("timeout", limit)
         try:
-            response = self._session.request(method, url, auth=self._auth if own else None, stream=True, **options)
-            if not streamed or response.status_code >= 400:
-                self._read_body(response, time.monotonic() + limit)
+            with self.gate() if self.gate is not None else contextlib.nullcontext():
+                response = self._session.request(method, url, auth=self._auth if own else None, stream=True, **options)
+                if not streamed or response.status_code >= 400:
+                    self._read_body(response, time.monotonic() + limit)
         except requests.RequestException as exc:
             return exc
         return response

@@ -111,12 +111,12 @@ class _Kind(Generic[T]):
                 raise ConfigurationError(f"no {self.what} named {name!r}; installed: {', '.join(self.names())}")
             target = plugins[name]
         try:
-            if isinstance(target, EntryPoint):
-                cls = self._checked(target.load(), f"entry point {target.value}")
-            elif isinstance(target, str):
+            if isinstance(target, str):
                 cls = self._checked(_import(target), target)
-            else:
+            elif isinstance(target, type):
                 cls = self._checked(target, repr(target))
+            else:  # an entry point: importlib.metadata's, or importlib_metadata's once a package (dask) installs it
+                cls = self._checked(target.load(), f"entry point {target.value}")
         except Exception as exc:
             raise PluginError(f"{self.what} {name!r} failed to load: {type(exc).__name__}: {exc}") from exc
         self.loaded[name] = cls

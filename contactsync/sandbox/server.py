@@ -43,13 +43,24 @@ class _RequestHandler(WSGIRequestHandler):
 
 @attrs.frozen
 class RecordedRequest:
-    """One request the sandbox received (headers included), for assertions."""
+    """One request the sandbox received (headers included), for assertions.
+
+    ``started`` and :attr:`finished` are when the sandbox began and ended answering it, on
+    its monotonic clock (``time.monotonic()``): the requests in flight at once can be counted.
+    """
 
     method: str
     path: str
     query: str
     headers: dict[str, str]
     fault: str | None = None
+    started: float = 0.0
+    _ended: list[float] = attrs.field(factory=list, eq=False, repr=False, alias="ended")
+
+    @property
+    def finished(self) -> float | None:
+        """When the sandbox had its answer (before sending it); ``None`` while it is still answering."""
+        return self._ended[0] if self._ended else None
 
 
 class Sandbox:
@@ -223,17 +234,20 @@ class Sandbox:
         return registry.connect(provider, **options)
 
     def _app(self, environ: dict[str, Any], start_response: Any) -> Any:
+        started = time.monotonic()
         request = Request(environ)
         plan = self._faults
         fault = plan.draw() if plan is not None else None
-        self.requests.append(
-            RecordedRequest(
-                request.method, request.path, request.query_string.decode("latin-1"), dict(request.headers), fault
-            )
+        recorded = RecordedRequest(
+            request.method, request.path, request.query_string.decode("latin-1"), dict(request.headers), fault, started
         )
+        self.requests.append(recorded)
         if fault is not None:
             self.injected[fault] += 1
-        response = self._respond(request, fault)
+        try:
+            response = self._respond(request, fault)
+        finally:
+            recorded._ended.append(time.monotonic())
         if response is None:  # a dropped connection
             environ["werkzeug.socket"].shutdown(socket.SHUT_RDWR)
             start_response("200 OK", [("Content-Length", "0")])
