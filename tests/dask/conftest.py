@@ -83,6 +83,6 @@ def writes(sandbox: Sandbox, since: int = 0) -> list[str]:
 def stored(sandbox: Sandbox, list_id: str) -> dict[str, Any]:
     """{email: team} of the list's members, as the emulator stores them; a repeated address fails."""
     members = sandbox.contacts("mailjet", list_id)
-    teams = {str(m["Email"]): m["Properties"].get("team") for m in members}
+    teams = {m.email: m.properties.get("team") for m in members}
     assert len(teams) == len(members), "an address is stored twice"
     return teams

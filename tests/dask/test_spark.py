@@ -11,8 +11,6 @@ from contactsync.dask import PartitionedRun, PartitionRun, partition_of, sync_pa
 from contactsync.sandbox import Sandbox
 from contactsync.sync import SyncStatus
 
-pyspark = pytest.importorskip("pyspark", reason="pyspark is not in the test extra (see docs/scaling.rst)")
-
 K = 4
 
 
