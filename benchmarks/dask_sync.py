@@ -32,7 +32,8 @@ from typing import Any
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.sync import sandbox, states
+from benchmarks.run import sandbox
+from benchmarks.sync import states
 from contactsync import connect
 
 CHUNK = 100_000

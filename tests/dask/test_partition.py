@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -59,7 +60,13 @@ def test_sync_partition_numbers_row_errors_as_the_source(postgres_url: str) -> N
         rows.insert(2, {"email": "broken", "team": "Blue"})
         numbers = [10 * (at + 1) for at in range(len(rows))]
         settings = {**sandbox.credentials("mailjet"), "poll_interval": 0.02}
-        common = {"provider": "mailjet", "settings": settings, "list_id": list_id, "name": "n", "state": postgres_url}
+        common: dict[str, Any] = {
+            "provider": "mailjet",
+            "settings": settings,
+            "list_id": list_id,
+            "name": "n",
+            "state": postgres_url,
+        }
         done = sync_partition(rows, 1, 3, numbers=numbers, events=False, **common)
         assert (done.status, done.partition) == (SyncStatus.COMPLETED_WITH_ERRORS, Partition(1, 3))
         assert [(error.row, error.field) for error in done.errors] == [(30, "email")]
