@@ -303,11 +303,8 @@ class Journal:
             query = "SELECT number FROM batch WHERE first_row <= ? ORDER BY number"
             numbers = [n for (n,) in self._db.execute(query, (up_to,))]
         for number in numbers:
-            with self._lock, self._guard():
-                assert self._db is not None
-                rows, emails = self._db.execute("SELECT rows, emails FROM batch WHERE number = ?", (number,)).fetchone()
-                pairs = list(zip(_rows(rows), _emails(emails, rows), strict=True))
-            for row, email in pairs:
+            batch = self.batch(number)
+            for row, email in zip(batch.rows, batch.emails, strict=True):
                 if row <= up_to:
                     yield row, email
 
